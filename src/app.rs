@@ -1,0 +1,166 @@
+//! Build and run: the database (given or private), the writers, the router, the listener, and
+//! the shutdown order:
+//!
+//! 1. the injected trigger fires: stop accepting connections;
+//! 2. in-flight requests finish (their batches are still being written);
+//! 3. the queue closes and the writers flush what is left and acknowledge it;
+//! 4. the pool closes (and the caller stops a private cluster last).
+
+use crate::config::{Database, DbConfig, ServeConfig};
+use crate::http::{self, AppState, DrainAuth, Limits};
+use crate::ingest::{self, Metrics, WriterSettings};
+use crate::store::pgcluster::{ClusterOptions, PrivateCluster};
+use crate::store::{PoolSettings, Store};
+use anyhow::Context as _;
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The database a command works on, and the private cluster behind it when there is one
+/// (dropping it stops the cluster, so keep it alive as long as the store).
+pub struct Db {
+    /// The pool.
+    pub store: Store,
+    /// The private cluster, when `DATABASE_URL` was not given.
+    pub cluster: Option<PrivateCluster>,
+}
+
+/// Connects to `DATABASE_URL`, or starts the private cluster; then applies migrations.
+pub async fn open_database(cfg: &DbConfig) -> anyhow::Result<Db> {
+    let settings = PoolSettings { max_connections: cfg.pool_size, acquire_timeout: cfg.acquire_timeout };
+    let (url, cluster) = match &cfg.database {
+        Database::Url(url) => (url.expose().to_owned(), None),
+        Database::Private { data_dir, bin_dir, run_as } => {
+            let opts = ClusterOptions {
+                data_dir: data_dir.clone(),
+                ephemeral: false,
+                unsafe_fast: false,
+                bin_dir: bin_dir.clone(),
+                run_as: run_as.clone(),
+            };
+            let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start(opts))
+                .await
+                .context("private PostgreSQL start task")?
+                .context("DATABASE_URL is not set, so logdrain starts a private PostgreSQL cluster")?;
+            (cluster.url("postgres"), Some(cluster))
+        }
+    };
+    let store = Store::connect(&url, &settings).await.context("connecting to Postgres")?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(Db { store, cluster })
+}
+
+/// A description of the database without credentials, for the startup line.
+pub fn describe_database(cfg: &DbConfig) -> String {
+    match &cfg.database {
+        Database::Url(url) => {
+            let u = url.expose();
+            // postgres://user:pass@host:port/db?x → host:port/db
+            let after_scheme = u.split_once("://").map_or(u, |(_, r)| r);
+            let after_creds = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, r)| r);
+            after_creds.split('?').next().unwrap_or("").to_owned()
+        }
+        Database::Private { data_dir, .. } => format!("private cluster in {}", data_dir.display()),
+    }
+}
+
+/// A bound, ready-to-run server. Binding first lets tests use port 0 and know the port
+/// before any request is sent.
+pub struct Application {
+    listener: TcpListener,
+    config: ServeConfig,
+    store: Store,
+}
+
+impl Application {
+    /// Binds the listener.
+    pub async fn bind(config: ServeConfig, store: Store) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        Ok(Application { listener, config, store })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listener.local_addr().context("reading the bound address")
+    }
+
+    /// Serves until `shutdown` completes, then shuts down in the documented order.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Application { listener, config, store } = self;
+        let metrics = Arc::new(Metrics::default());
+        let (queue, writers) = ingest::start(
+            store.clone(),
+            &WriterSettings {
+                queue_bytes: config.queue_bytes,
+                batch_bytes: config.batch_bytes,
+                writers: config.writers,
+            },
+            metrics,
+        );
+        let state = AppState {
+            store: store.clone(),
+            queue,
+            auth: Arc::new(DrainAuth::new(store.clone(), config.drain_token.clone(), config.auth_cache_ttl)),
+            limits: Arc::new(Limits {
+                max_body_bytes: config.max_body_bytes,
+                max_frame_bytes: config.max_frame_bytes,
+                ack_timeout: config.ack_timeout,
+                retry_after: config.retry_after,
+            }),
+        };
+        let router = http::router(state);
+
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutdown: no new connections; finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace = config.shutdown_grace;
+        let served = async {
+            let mut serve = std::pin::pin!(serve.into_future());
+            tokio::select! {
+                r = &mut serve => r,
+                _ = async {
+                    let _ = stopping_rx.await;
+                    tokio::time::sleep(grace).await;
+                } => {
+                    tracing::warn!(?grace, "shutdown: in-flight requests did not finish in time");
+                    Ok(())
+                }
+            }
+        };
+        served.await.context("serving HTTP")?;
+
+        tracing::info!("shutdown: flushing the write queue");
+        writers.shutdown().await;
+        store.close().await;
+        tracing::info!("shutdown: complete");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM (Heroku's stop signal) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,243 @@
+//! The command line: every flag has an env fallback and a doc comment that becomes `--help`.
+//! Nothing else in logdrain reads environment variables.
+
+use crate::config::{parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// logdrain: a Heroku HTTPS log drain that stores every line, parsed and typed, in Postgres.
+#[derive(Debug, Parser)]
+#[command(name = "logdrain", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Log output format of the server itself.
+    #[arg(long, env = "LOGDRAIN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logdrain's own logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line (for log pipelines).
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Where the database is; shared by every command.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Postgres URL (Heroku style; `?sslmode=require` is served by rustls). When absent, a
+    /// private cluster is started from this machine's PostgreSQL binaries in --pg-data.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Data directory of the private cluster used when DATABASE_URL is not set.
+    #[arg(long, env = "LOGDRAIN_PG_DATA", default_value = ".logdrain/pgdata", global = true)]
+    pub pg_data: PathBuf,
+
+    /// Directory holding initdb and postgres, when they are not on PATH or in /usr/lib/postgresql.
+    #[arg(long, env = "LOGDRAIN_PG_BIN", global = true)]
+    pub pg_bin: Option<PathBuf>,
+
+    /// OS user the private cluster runs as when logdrain runs as root (PostgreSQL refuses root).
+    #[arg(long, env = "LOGDRAIN_PG_USER", default_value = "postgres", global = true)]
+    pub pg_user: String,
+
+    /// Database connection pool size.
+    #[arg(long, env = "LOGDRAIN_DB_POOL", default_value_t = 16, global = true)]
+    pub db_pool: u32,
+
+    /// How long to wait for a database connection before answering 503.
+    #[arg(long, env = "LOGDRAIN_DB_TIMEOUT", default_value = "2s", value_parser = parse_duration, global = true)]
+    pub db_timeout: Duration,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the drain server (migrations are applied on start).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage apps and their drain / read tokens.
+    Apps {
+        #[command(subcommand)]
+        command: AppsCommand,
+    },
+}
+
+/// App management.
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Create an app and print the `heroku drains:add` command to paste.
+    Create {
+        /// Heroku app name.
+        name: String,
+        /// Public base URL of this logdrain server, used in the printed drain URL.
+        #[arg(long, env = "LOGDRAIN_PUBLIC_URL", default_value = "https://your-logdrain.herokuapp.com")]
+        url: String,
+    },
+    /// List apps with their line counts.
+    List,
+    /// Replace an app's drain token (or read token with --read) and print the new one.
+    Rotate {
+        /// Heroku app name.
+        name: String,
+        /// Rotate the read token for the query API instead of the drain token.
+        #[arg(long)]
+        read: bool,
+        /// Public base URL of this logdrain server, used in the printed drain URL.
+        #[arg(long, env = "LOGDRAIN_PUBLIC_URL", default_value = "https://your-logdrain.herokuapp.com")]
+        url: String,
+    },
+    /// Delete an app and every line it stored.
+    Delete {
+        /// Heroku app name.
+        name: String,
+    },
+}
+
+/// Settings of `logdrain serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on, on all interfaces (Heroku sets PORT). Overrides --listen.
+    #[arg(long, env = "PORT")]
+    pub port: Option<u16>,
+
+    /// Address to listen on when PORT is not set.
+    #[arg(long, env = "LOGDRAIN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Shared drain token accepted for any app name; the app is created on first use (quick start).
+    #[arg(long, env = "LOGDRAIN_DRAIN_TOKEN", hide_env_values = true)]
+    pub drain_token: Option<String>,
+
+    /// Server-wide read token for the query API (every app).
+    #[arg(long, env = "LOGDRAIN_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Largest request body, before and after gzip decoding; larger gets 413.
+    #[arg(long, env = "LOGDRAIN_MAX_BODY", default_value = "4MiB", value_parser = parse_bytes)]
+    pub max_body: usize,
+
+    /// Largest single octet-counted frame trusted; a larger one is stored raw.
+    #[arg(long, env = "LOGDRAIN_MAX_FRAME", default_value = "256KiB", value_parser = parse_bytes)]
+    pub max_frame: usize,
+
+    /// Encoded lines that may wait for the database; beyond it requests get 503 + Retry-After.
+    #[arg(long, env = "LOGDRAIN_QUEUE_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub queue_bytes: usize,
+
+    /// Most encoded bytes written in one transaction.
+    #[arg(long, env = "LOGDRAIN_BATCH_BYTES", default_value = "8MiB", value_parser = parse_bytes)]
+    pub batch_bytes: usize,
+
+    /// Concurrent batch writers (each holds one database connection while writing).
+    #[arg(long, env = "LOGDRAIN_WRITERS", default_value_t = 2)]
+    pub writers: usize,
+
+    /// How long a request waits for its lines to commit before answering 503 (Logplex waits 5 s).
+    #[arg(long, env = "LOGDRAIN_ACK_TIMEOUT", default_value = "4s", value_parser = parse_duration)]
+    pub ack_timeout: Duration,
+
+    /// Retry-After sent with 503.
+    #[arg(long, env = "LOGDRAIN_RETRY_AFTER", default_value = "1s", value_parser = parse_duration)]
+    pub retry_after: Duration,
+
+    /// How long app credentials are cached before the database is asked again.
+    #[arg(long, env = "LOGDRAIN_AUTH_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub auth_cache_ttl: Duration,
+
+    /// Time allowed on shutdown for in-flight requests and the final flush (Heroku gives 30 s).
+    #[arg(long, env = "LOGDRAIN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl DbArgs {
+    /// The validated database settings.
+    pub fn config(&self) -> Result<DbConfig, ConfigError> {
+        if self.db_pool < 2 {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_DB_POOL",
+                message: "must be at least 2".into(),
+            });
+        }
+        let database = match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Database::Url(Secret::new(url)),
+            None => Database::Private {
+                data_dir: self.pg_data.clone(),
+                bin_dir: self.pg_bin.clone(),
+                run_as: self.pg_user.clone(),
+            },
+        };
+        Ok(DbConfig {
+            database,
+            pool_size: self.db_pool,
+            acquire_timeout: self.db_timeout,
+        })
+    }
+}
+
+impl ServeArgs {
+    /// The validated server settings.
+    pub fn config(&self, db: DbConfig) -> Result<ServeConfig, ConfigError> {
+        let listen = match self.port {
+            Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            None => self.listen,
+        };
+        let nonzero = |setting: &'static str, v: usize| {
+            if v == 0 {
+                Err(ConfigError { setting, message: "must be greater than zero".into() })
+            } else {
+                Ok(v)
+            }
+        };
+        nonzero("LOGDRAIN_MAX_BODY", self.max_body)?;
+        nonzero("LOGDRAIN_MAX_FRAME", self.max_frame)?;
+        nonzero("LOGDRAIN_BATCH_BYTES", self.batch_bytes)?;
+        nonzero("LOGDRAIN_WRITERS", self.writers)?;
+        if self.queue_bytes < self.max_body.saturating_mul(2) {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_QUEUE_BYTES",
+                message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
+            });
+        }
+        if self.writers as u32 >= db.pool_size {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_WRITERS",
+                message: format!("must be below LOGDRAIN_DB_POOL ({})", db.pool_size),
+            });
+        }
+        let token = |setting: &'static str, t: &Option<String>| match t.as_deref() {
+            None | Some("") => Ok(None),
+            Some(t) if t.len() < 16 || t.contains(':') => Err(ConfigError {
+                setting,
+                message: "must be at least 16 characters and contain no ':'".into(),
+            }),
+            Some(t) => Ok(Some(Secret::new(t))),
+        };
+        Ok(ServeConfig {
+            listen,
+            drain_token: token("LOGDRAIN_DRAIN_TOKEN", &self.drain_token)?,
+            api_token: token("LOGDRAIN_API_TOKEN", &self.api_token)?,
+            db,
+            max_body_bytes: self.max_body,
+            max_frame_bytes: self.max_frame,
+            queue_bytes: self.queue_bytes,
+            batch_bytes: self.batch_bytes,
+            writers: self.writers,
+            ack_timeout: self.ack_timeout,
+            retry_after: self.retry_after,
+            auth_cache_ttl: self.auth_cache_ttl,
+            shutdown_grace: self.shutdown_grace,
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! Validated settings. The CLI (`cli.rs`) reads flags and env vars; this module turns them into
+//! typed values (durations, byte sizes, secrets that never print) and checks them once.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret (token, password-bearing URL) that never appears in `Debug` or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that must compare or use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the database comes from.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// An existing server (`DATABASE_URL`), e.g. Heroku Postgres.
+    Url(Secret),
+    /// A private cluster started from the machine's own PostgreSQL binaries.
+    Private {
+        /// The cluster's data directory (kept across restarts).
+        data_dir: PathBuf,
+        /// Where initdb/postgres live, when not on PATH or in /usr/lib/postgresql.
+        bin_dir: Option<PathBuf>,
+        /// The OS user the cluster runs as when logdrain runs as root.
+        run_as: String,
+    },
+}
+
+/// Database settings shared by every command.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// Where the database is.
+    pub database: Database,
+    /// Pool size.
+    pub pool_size: u32,
+    /// How long to wait for a connection before answering 503.
+    pub acquire_timeout: Duration,
+}
+
+/// Everything `logdrain serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Database settings.
+    pub db: DbConfig,
+    /// Quick-start shared drain token: accepted for any app name, which is created on first use.
+    pub drain_token: Option<Secret>,
+    /// Server-wide read token for the query API.
+    pub api_token: Option<Secret>,
+    /// Largest request body accepted (after gzip decoding too); larger gets 413.
+    pub max_body_bytes: usize,
+    /// Largest single octet-counted frame trusted; larger ones are stored raw.
+    pub max_frame_bytes: usize,
+    /// Encoded bytes that may wait for the database before new requests get 503.
+    pub queue_bytes: usize,
+    /// Most COPY bytes written in one transaction.
+    pub batch_bytes: usize,
+    /// Concurrent batch writers (database connections used for ingest).
+    pub writers: usize,
+    /// How long a request waits for its lines to commit before answering 503 (Logplex gives up at 5 s).
+    pub ack_timeout: Duration,
+    /// Value of the `Retry-After` header on 503.
+    pub retry_after: Duration,
+    /// How long cached app credentials are trusted before the database is asked again.
+    pub auth_cache_ttl: Duration,
+    /// Time allowed for in-flight requests and the final flush on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// A value that failed validation: names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    /// The flag / env var at fault.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h`, `7d` (an integer and a unit).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 5s, 15m, 2h or 7d"))?;
+    let secs = |m: u64| Duration::from_secs(n.saturating_mul(m));
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(secs(1)),
+        "m" => Ok(secs(60)),
+        "h" => Ok(secs(3600)),
+        "d" => Ok(secs(86_400)),
+        _ => Err(format!("{s:?} is not a duration like 500ms, 5s, 15m, 2h or 7d")),
+    }
+}
+
+/// Parses a byte size: `4194304`, `512KiB`, `4MiB`, `1GiB`, or the same with `KB`/`MB`/`GB`
+/// (also read as powers of 1024, as Heroku's plans are).
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 4194304, 512KiB or 4MiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("{s:?} is not a size like 4194304, 512KiB or 4MiB")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_number_and_a_unit() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn sizes_accept_binary_units() {
+        assert_eq!(parse_bytes("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_bytes("512KB"), Ok(512 << 10));
+        assert_eq!(parse_bytes("100"), Ok(100));
+        assert!(parse_bytes("4 parsecs").is_err());
+    }
+
+    #[test]
+    fn secrets_never_debug_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+}

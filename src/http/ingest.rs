@@ -1,0 +1,176 @@
+//! `POST /logs`: the drain endpoint (API.md §1). Auth from the headers, then the body (size
+//! capped, gzip decoded), the pure pipeline, the write queue, and `204` only once every line
+//! is committed.
+
+use super::error::HttpError;
+use super::AppState;
+use crate::classify::process_body;
+use crate::ingest::IngestError;
+use crate::store::copy::{encode_rows, RowContext};
+use crate::store::Job;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use std::io::Read as _;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Receives one Logplex POST.
+pub async fn post_logs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, HttpError> {
+    let result = receive(&state, query, &headers, body).await;
+    match &result {
+        Ok(_) => state.queue.metrics().requests_accepted.fetch_add(1, Relaxed),
+        Err(HttpError::Unavailable { .. }) => state.queue.metrics().requests_unavailable.fetch_add(1, Relaxed),
+        Err(_) => 0,
+    };
+    result
+}
+
+async fn receive(
+    state: &AppState,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<StatusCode, HttpError> {
+    let limits = &state.limits;
+    let retry_after = limits.retry_after;
+    let unavailable = |reason: String| HttpError::Unavailable { reason, retry_after };
+
+    // 1. Who is it? Decided before the body is read.
+    let app_id = state.auth.check(headers, retry_after).await?;
+
+    // 2. The body, bounded before and after decompression.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(HttpError::PayloadTooLarge { limit: limits.max_body_bytes });
+    }
+    let raw = axum::body::to_bytes(body, limits.max_body_bytes)
+        .await
+        .map_err(|_| HttpError::PayloadTooLarge { limit: limits.max_body_bytes })?;
+    let body = decode(headers, raw, limits.max_body_bytes)?;
+
+    // 3. The pure pipeline.
+    let received_us = now_us();
+    let processed = process_body(&body, limits.max_frame_bytes, received_us);
+    let metrics = state.queue.metrics();
+    metrics.lines_received.fetch_add(processed.records.len() as u64, Relaxed);
+    metrics.parse_fallbacks.fetch_add(processed.fallbacks as u64, Relaxed);
+
+    let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
+    let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
+    let parsed = processed.records.len() as i64;
+    let msg_count_mismatch = msg_count.filter(|&n| n != parsed).map(|n| n - parsed);
+    if processed.records.is_empty() && msg_count_mismatch.is_none() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+
+    let tags = tags_json(query.as_deref());
+    let mut rows = Vec::with_capacity(body.len() * 2 + 64 * processed.records.len());
+    let ctx = RowContext {
+        app_id,
+        received_us,
+        tags: tags.as_deref(),
+        frame_id: frame_id.as_deref(),
+    };
+    encode_rows(&mut rows, &ctx, &processed.records);
+    let job = Job {
+        app_id,
+        frame_id,
+        rows,
+        lines: u32::try_from(processed.records.len()).unwrap_or(u32::MAX),
+        dropped: processed.records.iter().map(|r| r.dropped).sum(),
+        msg_count_mismatch,
+        logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
+    };
+
+    // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    let ack = state.queue.submit(job).map_err(|e| unavailable(e.to_string()))?;
+    match tokio::time::timeout(limits.ack_timeout, ack).await {
+        Ok(Ok(Ok(_))) => Ok(StatusCode::NO_CONTENT),
+        Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
+        Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
+        Err(_) => Err(unavailable("commit did not finish within LOGDRAIN_ACK_TIMEOUT".into())),
+    }
+}
+
+/// The body as sent, or gunzipped when `Content-Encoding: gzip` (capped at `max` bytes).
+fn decode(headers: &HeaderMap, raw: Bytes, max: usize) -> Result<Bytes, HttpError> {
+    let encoding = header_str(headers, "content-encoding").map(str::trim).unwrap_or("identity");
+    if encoding.eq_ignore_ascii_case("identity") || encoding.is_empty() {
+        return Ok(raw);
+    }
+    if !encoding.eq_ignore_ascii_case("gzip") && !encoding.eq_ignore_ascii_case("x-gzip") {
+        return Err(HttpError::BadRequest(format!(
+            "unsupported Content-Encoding {encoding:?} (identity or gzip)"
+        )));
+    }
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    let read = flate2::read::MultiGzDecoder::new(&raw[..])
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| HttpError::BadRequest(format!("body is not valid gzip: {e}")))?;
+    if read > max {
+        return Err(HttpError::PayloadTooLarge { limit: max });
+    }
+    Ok(Bytes::from(out))
+}
+
+/// Drain-URL query parameters as a JSON object of strings (`None` when there are none).
+fn tags_json(query: Option<&str>) -> Option<String> {
+    let query = query.filter(|q| !q.is_empty())?;
+    let map: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::from(v.into_owned())))
+        .collect();
+    (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_become_string_tags() {
+        assert_eq!(
+            tags_json(Some("env=production&team=pay%20ments")).as_deref(),
+            Some(r#"{"env":"production","team":"pay ments"}"#)
+        );
+        assert_eq!(tags_json(Some("")), None);
+        assert_eq!(tags_json(None), None);
+    }
+
+    #[test]
+    fn gzip_bodies_are_decoded_within_the_limit() {
+        use flate2::write::GzEncoder;
+        use std::io::Write as _;
+        let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&vec![b'a'; 10_000]).expect("write");
+        let gz = Bytes::from(enc.finish().expect("finish"));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_ENCODING, "gzip".parse().expect("value"));
+        assert_eq!(decode(&headers, gz.clone(), 20_000).expect("decodes").len(), 10_000);
+        assert!(matches!(decode(&headers, gz, 5_000), Err(HttpError::PayloadTooLarge { .. })));
+        assert!(matches!(
+            decode(&headers, Bytes::from_static(b"not gzip"), 5_000),
+            Err(HttpError::BadRequest(_))
+        ));
+    }
+}

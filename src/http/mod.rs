@@ -1,0 +1,63 @@
+//! axum lives here and nowhere else: the router, the shared state, auth, handlers and the
+//! error → status table.
+
+mod auth;
+pub mod error;
+mod ingest;
+mod ops;
+
+pub use auth::DrainAuth;
+
+use crate::ingest::IngestQueue;
+use crate::store::Store;
+use axum::extract::{MatchedPath, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::trace::TraceLayer;
+
+/// Limits the handlers enforce, from the validated config.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest body accepted, before and after gzip decoding.
+    pub max_body_bytes: usize,
+    /// Largest single frame trusted.
+    pub max_frame_bytes: usize,
+    /// How long a request waits for its commit.
+    pub ack_timeout: Duration,
+    /// Retry-After on 503.
+    pub retry_after: Duration,
+}
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The write queue.
+    pub queue: IngestQueue,
+    /// Drain credential checks.
+    pub auth: Arc<DrainAuth>,
+    /// Request limits.
+    pub limits: Arc<Limits>,
+}
+
+/// The whole HTTP surface in one place.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/logs", post(ingest::post_logs))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // Named by route template, never the raw path or query (it may carry tags).
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!("request", method = %req.method(), route)
+        }))
+}

@@ -1,0 +1,30 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics (API.md §3).
+
+use super::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: Postgres answers and the write queue has room; 503 otherwise.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let db = state.store.ping().await;
+    let room = state.queue.has_room();
+    let status = if db && room { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "database": if db { "ok" } else { "unreachable" },
+        "queue": if room { "ok" } else { "full" },
+        "queue_depth_bytes": state.queue.depth_bytes(),
+    });
+    (status, axum::Json(body))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let text = state.queue.metrics().render(state.queue.depth_bytes());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}

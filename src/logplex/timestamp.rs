@@ -1,0 +1,336 @@
+//! Logplex stage 2b: turns the syslog TIMESTAMP token (RFC 3339) into UTC microseconds and back.
+//!
+//! Logplex copies the producer's token without checking it, so parsing is lenient about the
+//! shape (0 or more fractional digits, `Z`/`z` or a numeric offset) and strict about the values:
+//! a month 13 or an hour 25 yields `None`, and the caller falls back to the receive time.
+//! The calendar arithmetic is the proleptic Gregorian one from Howard Hinnant's
+//! `days_from_civil` / `civil_from_days`, which keeps this module free of a date crate.
+
+/// Microseconds in one second.
+const MICROS_PER_SECOND: i64 = 1_000_000;
+/// Seconds in one civil day (leap seconds are not counted, as in Unix time).
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Parses an RFC 3339 timestamp into microseconds since the Unix epoch, UTC.
+///
+/// Exists because every stored line is ordered by this value (Logplex gives no order across
+/// requests). Accepts `YYYY-MM-DDTHH:MM:SS[.f+](Z|z|±HH:MM|±HHMM)`, with `t` or a space in place
+/// of `T`. Fractional digits past the sixth are truncated. A second of `60` (leap second) rolls
+/// into the next minute. Returns `None` for anything else, including out-of-range fields.
+pub fn parse_micros(token: &[u8]) -> Option<i64> {
+    let mut cursor = Cursor { rest: token };
+    let year = cursor.digits(4)?;
+    cursor.byte(b'-')?;
+    let month = cursor.digits(2)?;
+    cursor.byte(b'-')?;
+    let day = cursor.digits(2)?;
+    match cursor.next()? {
+        b'T' | b't' | b' ' => {}
+        _ => return None,
+    }
+    let hour = cursor.digits(2)?;
+    cursor.byte(b':')?;
+    let minute = cursor.digits(2)?;
+    cursor.byte(b':')?;
+    let second = cursor.digits(2)?;
+
+    let mut fraction = 0;
+    if cursor.peek() == Some(b'.') {
+        cursor.next();
+        fraction = cursor.fraction_micros()?;
+    }
+
+    let offset_seconds = match cursor.next()? {
+        b'Z' | b'z' => 0,
+        sign @ (b'+' | b'-') => {
+            let hours = cursor.digits(2)?;
+            if cursor.peek() == Some(b':') {
+                cursor.next();
+            }
+            let minutes = cursor.digits(2)?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let magnitude = hours * 3_600 + minutes * 60;
+            if sign == b'-' {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+        _ => return None,
+    };
+    if !cursor.rest.is_empty() {
+        return None;
+    }
+
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+
+    let days = days_from_civil(year, month, day);
+    let seconds = days * SECONDS_PER_DAY + hour * 3_600 + minute * 60 + second - offset_seconds;
+    Some(seconds * MICROS_PER_SECOND + fraction)
+}
+
+/// Appends `micros` (since the Unix epoch) as `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`.
+///
+/// Exists so generated traffic and tests write timestamps exactly the way the Heroku router and
+/// dynos do. Years outside 0..=9999 are clamped to that range's digits, which never happens for
+/// real traffic.
+pub fn format_micros(micros: i64, out: &mut Vec<u8>) {
+    let seconds = micros.div_euclid(MICROS_PER_SECOND);
+    let fraction = micros.rem_euclid(MICROS_PER_SECOND);
+    let days = seconds.div_euclid(SECONDS_PER_DAY);
+    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+
+    push_padded(out, year.clamp(0, 9_999), 4);
+    out.push(b'-');
+    push_padded(out, month, 2);
+    out.push(b'-');
+    push_padded(out, day, 2);
+    out.push(b'T');
+    push_padded(out, second_of_day / 3_600, 2);
+    out.push(b':');
+    push_padded(out, second_of_day / 60 % 60, 2);
+    out.push(b':');
+    push_padded(out, second_of_day % 60, 2);
+    out.push(b'.');
+    push_padded(out, fraction, 6);
+    out.extend_from_slice(b"+00:00");
+}
+
+/// Days between 1970-01-01 and the given proleptic Gregorian date.
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The inverse of [`days_from_civil`]: (year, month, day) for a day count since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Length of a month in the proleptic Gregorian calendar.
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Appends `value` in decimal, left-padded with zeros to `width` digits.
+fn push_padded(out: &mut Vec<u8>, value: i64, width: u32) {
+    let mut divisor = 10_i64.pow(width.saturating_sub(1));
+    while divisor > 0 {
+        // `value / divisor % 10` is a single decimal digit, so the cast cannot truncate.
+        out.push(b'0' + (value / divisor % 10) as u8);
+        divisor /= 10;
+    }
+}
+
+/// A read position inside the timestamp token.
+struct Cursor<'a> {
+    /// The bytes not yet consumed.
+    rest: &'a [u8],
+}
+
+impl Cursor<'_> {
+    /// Consumes one byte.
+    fn next(&mut self) -> Option<u8> {
+        let (&first, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(first)
+    }
+
+    /// The next byte, not consumed.
+    fn peek(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    /// Consumes `expected` or fails.
+    fn byte(&mut self, expected: u8) -> Option<()> {
+        (self.next()? == expected).then_some(())
+    }
+
+    /// Consumes exactly `count` ASCII digits and returns their value.
+    fn digits(&mut self, count: usize) -> Option<i64> {
+        let mut value = 0;
+        for _ in 0..count {
+            let digit = self.next()?;
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + i64::from(digit - b'0');
+        }
+        Some(value)
+    }
+
+    /// Consumes one or more fractional digits and returns them as microseconds (truncated).
+    fn fraction_micros(&mut self) -> Option<i64> {
+        let count = self.rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if count == 0 {
+            return None;
+        }
+        let (digits, rest) = self.rest.split_at(count);
+        self.rest = rest;
+        let mut micros = 0;
+        for position in 0..6 {
+            let digit = digits.get(position).map_or(0, |d| i64::from(d - b'0'));
+            micros = micros * 10 + digit;
+        }
+        Some(micros)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 2024-05-01T10:00:00Z in microseconds since the epoch.
+    const MAY_FIRST_TEN: i64 = 1_714_557_600 * MICROS_PER_SECOND;
+
+    fn parse(text: &str) -> Option<i64> {
+        parse_micros(text.as_bytes())
+    }
+
+    #[test]
+    fn second_precision_timestamps_parse() {
+        assert_eq!(parse("2024-05-01T10:00:00+00:00"), Some(MAY_FIRST_TEN));
+    }
+
+    #[test]
+    fn fractions_of_three_six_and_nine_digits_become_microseconds() {
+        assert_eq!(
+            parse("2024-05-01T10:00:00.112+00:00"),
+            Some(MAY_FIRST_TEN + 112_000)
+        );
+        assert_eq!(
+            parse("2024-05-01T10:00:00.118264+00:00"),
+            Some(MAY_FIRST_TEN + 118_264)
+        );
+        assert_eq!(
+            parse("2024-05-01T10:00:00.118264999Z"),
+            Some(MAY_FIRST_TEN + 118_264)
+        );
+        assert_eq!(
+            parse("2024-05-01T10:00:00.71+00:00"),
+            Some(MAY_FIRST_TEN + 710_000)
+        );
+    }
+
+    #[test]
+    fn upper_and_lower_case_z_mean_utc() {
+        assert_eq!(parse("2024-05-01T10:00:00Z"), Some(MAY_FIRST_TEN));
+        assert_eq!(parse("2024-05-01t10:00:00z"), Some(MAY_FIRST_TEN));
+    }
+
+    #[test]
+    fn numeric_offsets_are_subtracted_to_reach_utc() {
+        assert_eq!(parse("2024-05-01T15:30:00+05:30"), Some(MAY_FIRST_TEN));
+        assert_eq!(parse("2024-05-01T02:00:00-08:00"), Some(MAY_FIRST_TEN));
+        assert_eq!(parse("2024-05-01T02:00:00-0800"), Some(MAY_FIRST_TEN));
+    }
+
+    #[test]
+    fn impossible_dates_and_times_give_none() {
+        for text in [
+            "2024-13-01T10:00:00Z",
+            "2024-00-01T10:00:00Z",
+            "2024-05-32T10:00:00Z",
+            "2023-02-29T10:00:00Z",
+            "2024-05-01T25:00:00Z",
+            "2024-05-01T10:60:00Z",
+            "2024-05-01T10:00:61Z",
+            "2024-05-01T10:00:00+24:00",
+            "2024-05-01T10:00:00.Z",
+            "2024-05-01T10:00:00",
+            "2024-05-01T10:00:00+00:00x",
+            "-",
+            "",
+        ] {
+            assert_eq!(parse(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn leap_days_are_valid_only_in_leap_years() {
+        assert!(parse("2024-02-29T00:00:00Z").is_some());
+        assert!(parse("2000-02-29T00:00:00Z").is_some());
+        assert!(parse("1900-02-29T00:00:00Z").is_none());
+    }
+
+    #[test]
+    fn dates_before_the_epoch_are_negative() {
+        assert_eq!(parse("1969-12-31T23:59:59.5Z"), Some(-500_000));
+    }
+
+    #[test]
+    fn formatting_writes_the_heroku_shape() {
+        let mut out = Vec::new();
+        format_micros(MAY_FIRST_TEN + 118_264, &mut out);
+        assert_eq!(out, b"2024-05-01T10:00:00.118264+00:00");
+    }
+
+    proptest! {
+        #[test]
+        fn formatting_then_parsing_returns_the_same_instant(micros in -62_135_596_800_000_000_i64..253_402_300_799_999_999) {
+            let mut out = Vec::new();
+            format_micros(micros, &mut out);
+            prop_assert_eq!(parse_micros(&out), Some(micros));
+        }
+
+        #[test]
+        fn parsing_agrees_with_chrono(
+            year in 1..=9999_i32, month in 1..=12_u32, day in 1..=31_u32,
+            hour in 0..=23_u32, minute in 0..=59_u32, second in 0..=59_u32,
+            fraction in proptest::option::of("[0-9]{1,9}"),
+            offset in proptest::option::of((any::<bool>(), 0..=23_u32, 0..=59_u32)),
+        ) {
+            let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+            let offset = match offset {
+                None => "Z".to_string(),
+                Some((negative, h, m)) => format!("{}{h:02}:{m:02}", if negative { '-' } else { '+' }),
+            };
+            let text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}{offset}");
+            let expected = chrono::DateTime::parse_from_rfc3339(&text)
+                .ok()
+                .map(|t| t.timestamp() * MICROS_PER_SECOND + i64::from(t.timestamp_subsec_micros()));
+            prop_assert_eq!(parse_micros(text.as_bytes()), expected, "{}", text);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let _ = parse_micros(&bytes);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Test harness: one private PostgreSQL cluster per test binary (or the server named by
+//! DATABASE_URL), a fresh database per test, and the real server bound to port 0.
+
+use logdrain::app::Application;
+use logdrain::cli::Cli;
+use logdrain::config::{Database, DbConfig, Secret, ServeConfig};
+use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
+use logdrain::store::{PoolSettings, Store};
+use clap::Parser as _;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
+use std::net::SocketAddr;
+use std::str::FromStr as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The URL of the maintenance database every test database is created from.
+fn admin_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    static CLUSTER: OnceLock<PrivateCluster> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            let cluster = CLUSTER.get_or_init(|| {
+                PrivateCluster::start(ClusterOptions::ephemeral_in_temp())
+                    .unwrap_or_else(|e| panic!("cannot start the test cluster: {e}"))
+            });
+            cluster.url("postgres")
+        }
+    })
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn fresh_database_on(admin: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "logdrain_test_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    let opts = PgConnectOptions::from_str(admin).expect("admin url");
+    let mut conn = opts.connect().await.expect("connect to admin database");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    // Rebuild the URL with the new database name, keeping host/socket parameters.
+    url_with_database(admin, &name)
+}
+
+/// `admin` with its database replaced by `db`.
+pub fn url_with_database(admin: &str, db: &str) -> String {
+    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let root = path_start.map_or(base, |i| &base[..i]);
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+/// Serve settings as `logdrain serve` would parse them from these flags, with port 0.
+pub fn serve_config(db_url: &str, extra: &[&str]) -> ServeConfig {
+    let mut args = vec!["logdrain", "serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).expect("flags parse");
+    let logdrain::cli::Command::Serve(serve) = cli.command else {
+        panic!("not serve")
+    };
+    let db = DbConfig {
+        database: Database::Url(Secret::new(db_url)),
+        pool_size: 8,
+        acquire_timeout: Duration::from_secs(2),
+    };
+    serve.config(db).expect("valid config")
+}
+
+/// A running server on a fresh database.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A separate pool for assertions.
+    pub store: Store,
+    /// The database URL.
+    pub db_url: String,
+    /// HTTP client.
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// A server with default settings on a fresh database of the shared cluster.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// A server with extra `serve` flags.
+    pub async fn spawn_with(extra: &[&str]) -> TestApp {
+        let db_url = fresh_database_on(admin_url()).await;
+        TestApp::spawn_on(&db_url, extra).await
+    }
+
+    /// A server on a given (already created) database.
+    pub async fn spawn_on(db_url: &str, extra: &[&str]) -> TestApp {
+        let config = serve_config(db_url, extra);
+        let settings = PoolSettings { max_connections: 8, acquire_timeout: Duration::from_secs(2) };
+        let store = Store::connect(db_url, &settings).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let app = Application::bind(config, store.clone()).await.expect("bind");
+        let addr = app.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async move {
+            let _ = rx.await;
+        }));
+        let assert_store = Store::connect(db_url, &settings).await.expect("connect");
+        TestApp {
+            addr,
+            store: assert_store,
+            db_url: db_url.to_owned(),
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// `http://addr/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Triggers the graceful shutdown and waits for it to finish.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+
+    /// Creates an app whose drain token is `token` (stored hashed, as `apps create` does).
+    pub async fn app_with_token(&self, name: &str, token: &str) -> i64 {
+        sqlx::query_scalar("INSERT INTO apps (name, drain_token_hash) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(logdrain::store::apps::hash_token(token))
+            .fetch_one(self.store.pool())
+            .await
+            .expect("insert app")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// One complete sample request from tests/fixtures/samples/posts.
+pub struct SamplePost {
+    pub name: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub expected_count: usize,
+    /// Exact bytes of each message, in body order.
+    pub messages: Vec<Vec<u8>>,
+}
+
+/// Every sample post with its manifest expectations.
+pub fn sample_posts() -> Vec<SamplePost> {
+    use base64::Engine as _;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/samples/posts");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{dir}/manifest.json")).expect("manifest"))
+            .expect("manifest json");
+    let mut posts = Vec::new();
+    for entry in manifest.as_array().expect("array") {
+        let name = entry["name"].as_str().expect("name").to_owned();
+        let head = std::fs::read_to_string(format!("{dir}/{}", entry["headers_file"].as_str().expect("h")))
+            .expect("headers file");
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().expect("request line");
+        let target = request_line.split(' ').nth(1).expect("target");
+        let query = target.split_once('?').map(|(_, q)| q.to_owned());
+        let headers = lines
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let body = std::fs::read(format!("{dir}/{}", entry["body_file"].as_str().expect("b"))).expect("body");
+        let messages = entry["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(m["raw_b64"].as_str().expect("raw_b64"))
+                    .expect("base64")
+            })
+            .collect();
+        posts.push(SamplePost {
+            name,
+            query,
+            headers,
+            body,
+            expected_count: entry["expected_message_count"].as_u64().expect("count") as usize,
+            messages,
+        });
+    }
+    posts
+}
+
+/// Basic-auth header value for `app:token`.
+pub fn basic(app: &str, token: &str) -> String {
+    use base64::Engine as _;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{app}:{token}")))
+}
+
+/// POSTs a sample the way Logplex does (its own headers, our credentials).
+pub async fn post_sample(app: &TestApp, post: &SamplePost, auth: &str) -> reqwest::Response {
+    let path = match &post.query {
+        Some(q) => format!("/logs?{q}"),
+        None => "/logs".to_owned(),
+    };
+    let mut req = app.client.post(app.url(&path)).body(post.body.clone());
+    for (k, v) in &post.headers {
+        let lower = k.to_ascii_lowercase();
+        if lower == "host" || lower == "content-length" || lower == "authorization" {
+            continue;
+        }
+        req = req.header(k, v);
+    }
+    req.header("Authorization", auth).send().await.expect("request")
+}

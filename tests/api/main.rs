@@ -1,0 +1,5 @@
+//! One integration binary: the real server, real HTTP, real Postgres.
+
+mod helpers;
+mod ingest;
+mod outage;
