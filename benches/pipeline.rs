@@ -1,1 +1,118 @@
-fn main(){}
+//! Benchmarks the pure pipeline (body → frames → syslog messages) on synthetic Heroku traffic,
+//! next to `syslog_loose` parsing the same messages already framed, as a yardstick.
+//!
+//! Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use logdrain::logplex::{frames, parse, Frame, DEFAULT_MAX_FRAME_LEN};
+use logdrain::synth::Corpus;
+use std::hint::black_box;
+
+/// Messages in the corpus.
+const MESSAGES: usize = 20_000;
+/// Logplex fills a body until the next message would reach this size (`http_drain_target_bytes`).
+const TARGET_BODY_BYTES: usize = 102_400;
+/// Fixed seed, so every run measures the same bytes.
+const SEED: u64 = 0x10_9d_7a_1b;
+
+/// The corpus as Logplex would POST it: bodies of about 100 KiB.
+struct Workload {
+    /// `application/logplex-1` bodies.
+    bodies: Vec<Vec<u8>>,
+    /// The same messages, framed and converted to text for `syslog_loose`.
+    messages: Vec<String>,
+}
+
+impl Workload {
+    fn new() -> Self {
+        let mut corpus = Corpus::new(SEED);
+        let mut bodies = Vec::new();
+        let mut messages = Vec::with_capacity(MESSAGES);
+        let mut message = Vec::with_capacity(1024);
+        let mut body = Vec::with_capacity(TARGET_BODY_BYTES);
+        while messages.len() < MESSAGES {
+            message.clear();
+            corpus.next_message(&mut message);
+            let framed_len = message.len() + message.len().to_string().len() + 1;
+            if !body.is_empty() && body.len() + framed_len >= TARGET_BODY_BYTES {
+                bodies.push(std::mem::take(&mut body));
+            }
+            body.extend_from_slice(format!("{} ", message.len()).as_bytes());
+            body.extend_from_slice(&message);
+            messages.push(String::from_utf8_lossy(&message).into_owned());
+        }
+        bodies.push(body);
+        Self { bodies, messages }
+    }
+
+    fn body_bytes(&self) -> u64 {
+        self.bodies.iter().map(|b| b.len() as u64).sum()
+    }
+
+    fn message_bytes(&self) -> u64 {
+        self.messages.iter().map(|m| m.len() as u64).sum()
+    }
+}
+
+/// Frames and parses every body; returns the number of parsed messages.
+fn frame_and_parse(bodies: &[Vec<u8>]) -> usize {
+    let mut parsed = 0;
+    for body in bodies {
+        for frame in frames(body, DEFAULT_MAX_FRAME_LEN) {
+            if let Frame::Message(raw) = frame {
+                if let Ok(message) = parse(raw) {
+                    // classify
+                    black_box(&message);
+                    parsed += 1;
+                }
+            }
+        }
+    }
+    parsed
+}
+
+/// Parses every pre-framed message with `syslog_loose` as RFC 5424.
+fn syslog_loose_parse(messages: &[String]) -> usize {
+    let mut parsed = 0;
+    for message in messages {
+        let message = syslog_loose::parse_message(message, syslog_loose::Variant::RFC5424);
+        black_box(&message);
+        parsed += 1;
+    }
+    parsed
+}
+
+fn pipeline(c: &mut Criterion) {
+    let workload = Workload::new();
+    assert_eq!(frame_and_parse(&workload.bodies), MESSAGES);
+    let lines = MESSAGES as u64;
+
+    let mut group = c.benchmark_group("logdrain/frame+parse");
+    group.throughput(Throughput::Bytes(workload.body_bytes()));
+    group.bench_function("bytes", |b| {
+        b.iter(|| frame_and_parse(black_box(&workload.bodies)))
+    });
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| frame_and_parse(black_box(&workload.bodies)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("syslog_loose/parse");
+    group.throughput(Throughput::Bytes(workload.message_bytes()));
+    group.bench_function("bytes", |b| {
+        b.iter(|| syslog_loose_parse(black_box(&workload.messages)))
+    });
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| syslog_loose_parse(black_box(&workload.messages)))
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = pipeline
+}
+criterion_main!(benches);

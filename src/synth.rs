@@ -5,7 +5,13 @@
 //! dyno-manager events, API events, Heroku Postgres metrics); the mix is that of a busy web app.
 //! A seed fully determines the output, and no randomness crate is needed.
 
+mod fields;
+
 use crate::logplex::timestamp::format_micros;
+use fields::{
+    push_fixed2, push_hex, push_ipv4, push_logfmt, push_path, push_pino, push_rails, push_u64,
+    push_uuid, router_status, SplitMix64,
+};
 
 /// 2026-11-01T10:00:00Z, where generated traffic starts unless told otherwise.
 const DEFAULT_START_US: i64 = 1_793_527_200_000_000;
@@ -16,32 +22,10 @@ const WEB_DYNOS: u64 = 4;
 /// Who deploys and changes config in API events.
 const DEVELOPER: &str = "dev@acme-shop.example";
 
-/// Request paths, weighted by repetition.
-const PATHS: &[&str] = &[
-    "/",
-    "/products",
-    "/products/",
-    "/api/v1/cart",
-    "/api/v1/cart",
-    "/api/v1/orders/",
-    "/graphql",
-    "/healthz",
-    "/login",
-    "/account/settings",
-    "/search?q=red+dress&page=",
-    "/assets/app-2a3af4d4.js",
-    "/blog/",
-];
 /// Request hosts: the herokuapp.com name and a custom domain.
-const HOSTS: &[&str] = &["acme-shop-7f3a2c9d41e8.herokuapp.com", "www.acme-shop.example"];
-/// Rails controller actions for `Processing by …` lines.
-const ACTIONS: &[&str] = &[
-    "ProductsController#index",
-    "ProductsController#show",
-    "OrdersController#create",
-    "CartsController#show",
-    "SessionsController#new",
-    "Api::V1::OrdersController#update",
+const HOSTS: &[&str] = &[
+    "acme-shop-7f3a2c9d41e8.herokuapp.com",
+    "www.acme-shop.example",
 ];
 /// Plain-text application lines.
 const PLAIN_LINES: &[&str] = &[
@@ -58,9 +42,9 @@ const TRACE_LINES: &[&str] = &[
     "\tat com.example.demo.OrderService.total(OrderService.java:42)",
     "\tat com.example.demo.OrderController.create(OrderController.java:88)",
     "\tat org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:883)",
-    "app/models/order.rb:42:in `total'",
-    "app/controllers/orders_controller.rb:17:in `create'",
-    "  File \"/app/.heroku/python/lib/python3.11/site-packages/django/core/handlers/exception.py\", line 55, in inner",
+    "\tat jakarta.servlet.http.HttpServlet.service(HttpServlet.java:658)",
+    "\tat org.apache.catalina.core.ApplicationFilterChain.doFilter(ApplicationFilterChain.java:205)",
+    "\t... 87 common frames omitted",
 ];
 /// Dyno-manager events (besides R14, which carries its own weight).
 const DYNO_EVENTS: &[&str] = &[
@@ -86,12 +70,49 @@ pub struct Corpus {
     now_us: i64,
     /// Stack-trace lines still to emit after an exception line.
     trace_left: u32,
+    /// The dyno that logged the exception the pending trace lines belong to.
+    trace_dyno: Dyno,
     /// The current release number for API events.
     release: u64,
     /// One `heroku.<app>.<uuid>` suffix per web dyno, stable like real dyno ids.
     dyno_ids: Vec<Vec<u8>>,
     /// Reused buffer for one message while its length prefix is written.
     scratch: Vec<u8>,
+}
+
+/// A dyno name (`web.3`, `worker.1`), written as PROCID without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Dyno {
+    /// The process type.
+    kind: &'static str,
+    /// The dyno number.
+    number: u64,
+}
+
+impl Dyno {
+    /// Appends `kind.number`.
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.kind.as_bytes());
+        out.push(b'.');
+        push_u64(out, self.number);
+    }
+}
+
+/// The shape of one application line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AppLine {
+    /// Rails tagged logger.
+    Rails,
+    /// pino JSON.
+    Json,
+    /// logfmt with `level=`.
+    Logfmt,
+    /// A sidekiq job line (worker dynos only).
+    Sidekiq,
+    /// Free text.
+    Plain,
+    /// An exception, followed by stack-trace lines.
+    Exception,
 }
 
 impl Corpus {
@@ -115,6 +136,10 @@ impl Corpus {
             rng,
             now_us: start_us,
             trace_left: 0,
+            trace_dyno: Dyno {
+                kind: "web",
+                number: 1,
+            },
             dyno_ids,
             scratch: Vec::with_capacity(1024),
         }
@@ -123,11 +148,14 @@ impl Corpus {
     /// Next realistic syslog message (bytes, no length prefix) with timestamps advancing from
     /// the start time; appends one message to `out`.
     pub fn next_message(&mut self, out: &mut Vec<u8>) {
-        self.now_us += i64::try_from(self.rng.below(3_000)).unwrap_or(0);
+        // A trace's lines come out within microseconds of each other.
+        let step = if self.trace_left > 0 { 60 } else { 3_000 };
+        self.now_us += i64::try_from(self.rng.below(step)).unwrap_or(0);
         if self.trace_left > 0 {
             self.trace_left -= 1;
-            let line = self.rng.pick(TRACE_LINES);
-            self.app_line(out, line.as_bytes());
+            self.header(out, 190, "app", self.trace_dyno);
+            out.extend_from_slice(self.rng.pick(TRACE_LINES).as_bytes());
+            out.push(b'\n');
             return;
         }
         match self.rng.below(1_000) {
@@ -155,13 +183,29 @@ impl Corpus {
         n
     }
 
-    /// `<PRI>1 TIMESTAMP host APP PROCID - ` as Logplex writes it, with a microsecond timestamp.
-    fn header(&self, out: &mut Vec<u8>, pri: u8, app: &str, procid: &[u8]) {
-        self.header_with(out, pri, app, procid, false);
+    /// `<PRI>1 TIMESTAMP host APP PROCID - ` as Logplex writes it, for a dyno.
+    fn header(&self, out: &mut Vec<u8>, pri: u8, app: &str, dyno: Dyno) {
+        self.header_start(out, pri, app, false);
+        dyno.write(out);
+        out.extend_from_slice(b" - ");
     }
 
-    /// [`Self::header`], with a whole-second timestamp (`…SS+00:00`) when `whole_seconds`.
-    fn header_with(&self, out: &mut Vec<u8>, pri: u8, app: &str, procid: &[u8], whole_seconds: bool) {
+    /// `<PRI>1 TIMESTAMP host APP PROCID - ` for a named component (`router`, `api`, …).
+    fn header_named(
+        &self,
+        out: &mut Vec<u8>,
+        pri: u8,
+        app: &str,
+        procid: &str,
+        whole_seconds: bool,
+    ) {
+        self.header_start(out, pri, app, whole_seconds);
+        out.extend_from_slice(procid.as_bytes());
+        out.extend_from_slice(b" - ");
+    }
+
+    /// `<PRI>1 TIMESTAMP host APP `, the timestamp in whole seconds (`…SS+00:00`) when asked.
+    fn header_start(&self, out: &mut Vec<u8>, pri: u8, app: &str, whole_seconds: bool) {
         out.push(b'<');
         push_u64(out, u64::from(pri));
         out.extend_from_slice(b">1 ");
@@ -174,13 +218,19 @@ impl Corpus {
         out.extend_from_slice(b" host ");
         out.extend_from_slice(app.as_bytes());
         out.push(b' ');
-        out.extend_from_slice(procid);
-        out.extend_from_slice(b" - ");
+    }
+
+    /// A web dyno picked at random.
+    fn web_dyno(&mut self) -> Dyno {
+        Dyno {
+            kind: "web",
+            number: 1 + self.rng.below(WEB_DYNOS),
+        }
     }
 
     /// A router access line, or now and then an H12/H13 error line.
     fn router(&mut self, out: &mut Vec<u8>) {
-        self.header(out, 158, "heroku", b"router");
+        self.header_named(out, 158, "heroku", "router", false);
         let rng = &mut self.rng;
         let error = match rng.below(1_000) {
             0..6 => Some(("H12", "Request timeout")),
@@ -191,7 +241,9 @@ impl Corpus {
             Some(_) => (503, "GET"),
             None => (
                 router_status(rng),
-                rng.pick(&["GET", "GET", "GET", "GET", "GET", "POST", "POST", "HEAD", "PATCH"]),
+                rng.pick(&[
+                    "GET", "GET", "GET", "GET", "GET", "POST", "POST", "HEAD", "PATCH",
+                ]),
             ),
         };
         match error {
@@ -243,60 +295,64 @@ impl Corpus {
     /// Application output: Rails tagged lines, JSON, logfmt, sidekiq, plain text, or the start
     /// of a stack trace.
     fn app(&mut self, out: &mut Vec<u8>) {
-        let mut line = Vec::with_capacity(256);
+        let line = match self.rng.below(100) {
+            0..40 => AppLine::Rails,
+            40..55 => AppLine::Json,
+            55..70 => AppLine::Logfmt,
+            70..80 => AppLine::Sidekiq,
+            80..98 => AppLine::Plain,
+            _ => AppLine::Exception,
+        };
+        let dyno = match (line, self.rng.below(10)) {
+            (AppLine::Sidekiq, 0..5) => Dyno {
+                kind: "sidekiq",
+                number: 1,
+            },
+            (AppLine::Sidekiq, _)
+            | (AppLine::Logfmt | AppLine::Plain | AppLine::Exception, 8..) => Dyno {
+                kind: "worker",
+                number: 1 + self.rng.below(2),
+            },
+            _ => self.web_dyno(),
+        };
+        self.header(out, 190, "app", dyno);
         let rng = &mut self.rng;
-        match rng.below(100) {
-            0..40 => push_rails(rng, self.now_us, &mut line),
-            40..55 => push_pino(rng, self.now_us, &mut line),
-            55..70 => push_logfmt(rng, &mut line),
-            70..80 => {
-                format_micros(self.now_us, &mut line);
-                line.truncate(line.len().saturating_sub(9));
-                line.extend_from_slice(b"Z pid=4 tid=2d4k class=HardWorker jid=");
-                push_hex(rng, &mut line, 12);
-                line.extend_from_slice(b" elapsed=0.");
-                push_u64(&mut line, 100 + rng.below(900));
-                line.extend_from_slice(b" INFO: done");
+        match line {
+            AppLine::Rails => push_rails(rng, self.now_us, out),
+            AppLine::Json => push_pino(rng, self.now_us, out),
+            AppLine::Logfmt => push_logfmt(rng, out),
+            AppLine::Sidekiq => {
+                format_micros(self.now_us, out);
+                // `….123456+00:00` → `….123Z`, sidekiq's millisecond UTC form.
+                out.truncate(out.len().saturating_sub(9));
+                out.extend_from_slice(b"Z pid=4 tid=2d4k class=HardWorker jid=");
+                push_hex(rng, out, 12);
+                out.extend_from_slice(b" elapsed=0.");
+                push_u64(out, 100 + rng.below(900));
+                out.extend_from_slice(b" INFO: done");
             }
-            80..98 => line.extend_from_slice(rng.pick(PLAIN_LINES).as_bytes()),
-            _ => {
-                line.extend_from_slice(
+            AppLine::Plain => out.extend_from_slice(rng.pick(PLAIN_LINES).as_bytes()),
+            AppLine::Exception => {
+                out.extend_from_slice(
                     b"java.lang.NullPointerException: Cannot invoke \"String.length()\" because \"s\" is null",
                 );
-                self.trace_left = 3 + u32::try_from(self.rng.below(8)).unwrap_or(0);
+                self.trace_left = 3 + u32::try_from(rng.below(8)).unwrap_or(0);
+                self.trace_dyno = dyno;
             }
         }
-        self.app_line(out, &line);
-    }
-
-    /// Writes one `app <dyno>` message around `line`.
-    fn app_line(&mut self, out: &mut Vec<u8>, line: &[u8]) {
-        let mut procid = Vec::with_capacity(16);
-        match self.rng.below(10) {
-            0..7 => {
-                procid.extend_from_slice(b"web.");
-                push_u64(&mut procid, 1 + self.rng.below(WEB_DYNOS));
-            }
-            7..9 => procid.extend_from_slice(b"worker.1"),
-            _ => procid.extend_from_slice(b"sidekiq.1"),
-        }
-        self.header(out, 190, "app", &procid);
-        out.extend_from_slice(line);
         out.push(b'\n');
     }
 
     /// A log-runtime-metrics line (load or memory) for one web dyno.
     fn runtime_metrics(&mut self, out: &mut Vec<u8>) {
-        let dyno = self.rng.below(WEB_DYNOS);
-        let mut procid = b"web.".to_vec();
-        push_u64(&mut procid, dyno + 1);
-        self.header(out, 45, "heroku", &procid);
+        let dyno = self.web_dyno();
+        self.header(out, 45, "heroku", dyno);
         out.extend_from_slice(b"source=");
-        out.extend_from_slice(&procid);
+        dyno.write(out);
         out.extend_from_slice(b" dyno=heroku.");
         out.extend_from_slice(APP_ID.as_bytes());
         out.push(b'.');
-        let index = usize::try_from(dyno).unwrap_or(0);
+        let index = usize::try_from(dyno.number - 1).unwrap_or(0);
         out.extend_from_slice(self.dyno_ids.get(index).map_or(&[][..], Vec::as_slice));
         let rng = &mut self.rng;
         if rng.below(2) == 0 {
@@ -333,9 +389,8 @@ impl Corpus {
 
     /// A dyno-manager event such as a state change, an exit or R14.
     fn dyno_manager(&mut self, out: &mut Vec<u8>) {
-        let mut procid = b"web.".to_vec();
-        push_u64(&mut procid, 1 + self.rng.below(WEB_DYNOS));
-        self.header(out, 45, "heroku", &procid);
+        let dyno = self.web_dyno();
+        self.header(out, 45, "heroku", dyno);
         match self.rng.below(10) {
             0..2 => out.extend_from_slice(b"Error R14 (Memory quota exceeded)"),
             2 => {
@@ -352,7 +407,7 @@ impl Corpus {
 
     /// A platform API event (release, deploy, config, scaling).
     fn api(&mut self, out: &mut Vec<u8>) {
-        self.header(out, 134, "app", b"api");
+        self.header_named(out, 134, "app", "api", false);
         match self.rng.below(4) {
             0 => {
                 self.release += 1;
@@ -366,7 +421,9 @@ impl Corpus {
                 out.extend_from_slice(b" by user ");
             }
             2 => out.extend_from_slice(b"Set FEATURE_FLAGS config vars by user "),
-            _ => out.extend_from_slice(b"Scaled to web@4:Standard-1X worker@1:Standard-2X by user "),
+            _ => {
+                out.extend_from_slice(b"Scaled to web@4:Standard-1X worker@1:Standard-2X by user ")
+            }
         }
         out.extend_from_slice(DEVELOPER.as_bytes());
         out.push(b'\n');
@@ -374,10 +431,11 @@ impl Corpus {
 
     /// A Heroku Postgres metrics line: second-precision timestamp and no trailing LF.
     fn postgres_metrics(&mut self, out: &mut Vec<u8>) {
-        // The add-on reports whole seconds.
-        self.header_with(out, 134, "app", b"heroku-postgres", true);
+        self.header_named(out, 134, "app", "heroku-postgres", true);
         let rng = &mut self.rng;
-        out.extend_from_slice(b"source=DATABASE addon=postgresql-curly-12345 sample#current_transaction=");
+        out.extend_from_slice(
+            b"source=DATABASE addon=postgresql-curly-12345 sample#current_transaction=",
+        );
         push_u64(out, 1_000_000 + rng.below(1_000_000));
         out.extend_from_slice(b" sample#db_size=");
         push_u64(out, 26_000_000_000 + rng.below(500_000_000));
@@ -399,200 +457,117 @@ impl Corpus {
     }
 }
 
-/// A router status: mostly 2xx, some 3xx and 4xx, rare 5xx.
-fn router_status(rng: &mut SplitMix64) -> u64 {
-    match rng.below(1_000) {
-        0..800 => 200,
-        800..850 => 201,
-        850..880 => 204,
-        880..910 => 302,
-        910..940 => 304,
-        940..960 => 404,
-        960..975 => 422,
-        975..990 => 401,
-        990..996 => 500,
-        _ => 503,
-    }
-}
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::logplex::{frames, parse, timestamp, Frame, DEFAULT_MAX_FRAME_LEN};
 
-/// A request path, with an id or page number where the route takes one.
-fn push_path(rng: &mut SplitMix64, out: &mut Vec<u8>) {
-    let path = rng.pick(PATHS);
-    out.extend_from_slice(path.as_bytes());
-    if path.ends_with('/') && path.len() > 1 {
-        push_u64(out, 1 + rng.below(50_000));
-    } else if path.ends_with('=') {
-        push_u64(out, 1 + rng.below(20));
+    fn messages(seed: u64, n: usize) -> Vec<Vec<u8>> {
+        let mut corpus = Corpus::new(seed);
+        (0..n)
+            .map(|_| {
+                let mut out = Vec::new();
+                corpus.next_message(&mut out);
+                out
+            })
+            .collect()
     }
-}
 
-/// A Rails tagged-logger line: `I, [time #pid]  INFO -- : [request-id] …`.
-fn push_rails(rng: &mut SplitMix64, now_us: i64, line: &mut Vec<u8>) {
-    let warn = rng.below(20) == 0;
-    line.extend_from_slice(if warn { b"W, [" } else { b"I, [" });
-    format_micros(now_us, line);
-    line.truncate(line.len().saturating_sub(6));
-    line.extend_from_slice(b" #");
-    push_u64(line, 2 + rng.below(8));
-    line.extend_from_slice(if warn { b"]  WARN -- : [" } else { b"]  INFO -- : [" });
-    push_uuid(rng, line);
-    line.extend_from_slice(b"] ");
-    match rng.below(4) {
-        0 => {
-            line.extend_from_slice(b"Started GET \"");
-            push_path(rng, line);
-            line.extend_from_slice(b"\" for ");
-            push_ipv4(rng, line);
-        }
-        1 => {
-            line.extend_from_slice(b"Processing by ");
-            line.extend_from_slice(rng.pick(ACTIONS).as_bytes());
-            line.extend_from_slice(b" as HTML");
-        }
-        _ => {
-            line.extend_from_slice(b"Completed 200 OK in ");
-            push_u64(line, 5 + rng.below(800));
-            line.extend_from_slice(b"ms (Views: ");
-            push_fixed2(line, rng.below(20_000));
-            line.extend_from_slice(b"ms | ActiveRecord: ");
-            push_fixed2(line, rng.below(5_000));
-            line.extend_from_slice(b"ms | Allocations: ");
-            push_u64(line, 1_000 + rng.below(60_000));
-            line.push(b')');
+    #[test]
+    fn the_same_seed_gives_the_same_bytes() {
+        assert_eq!(messages(7, 500), messages(7, 500));
+        assert_ne!(messages(7, 50), messages(8, 50));
+    }
+
+    #[test]
+    fn the_default_start_is_the_first_of_november_2026() {
+        assert_eq!(
+            timestamp::parse_micros(b"2026-11-01T10:00:00Z"),
+            Some(DEFAULT_START_US)
+        );
+    }
+
+    #[test]
+    fn every_message_is_a_logplex_line_with_advancing_time() {
+        let mut previous = DEFAULT_START_US;
+        for raw in messages(1, 20_000) {
+            let message = parse(&raw).unwrap();
+            assert_eq!(message.hostname, b"host");
+            assert_eq!(message.msgid, b"-");
+            let now = message.timestamp.unwrap();
+            assert!(
+                now >= previous - 1_000_000,
+                "{}",
+                String::from_utf8_lossy(&raw)
+            );
+            previous = previous.max(now);
+            let postgres = message.procid == b"heroku-postgres";
+            assert_eq!(message.trailing_lf, !postgres);
+            assert!(!message.msg.contains(&b'\n'));
         }
     }
-}
 
-/// A pino (Node.js) JSON request log line.
-fn push_pino(rng: &mut SplitMix64, now_us: i64, line: &mut Vec<u8>) {
-    line.extend_from_slice(b"{\"level\":30,\"time\":");
-    push_u64(line, u64::try_from(now_us / 1_000).unwrap_or(0));
-    line.extend_from_slice(b",\"pid\":23,\"reqId\":\"req-");
-    push_hex(rng, line, 4);
-    line.extend_from_slice(b"\",\"req\":{\"method\":\"GET\",\"url\":\"");
-    push_path(rng, line);
-    line.extend_from_slice(b"\",\"remoteAddress\":\"");
-    push_ipv4(rng, line);
-    line.extend_from_slice(b"\"},\"res\":{\"statusCode\":200},\"responseTime\":");
-    push_fixed2(line, rng.below(50_000));
-    line.extend_from_slice(b",\"msg\":\"request completed\"}");
-}
+    #[test]
+    fn the_mix_looks_like_a_busy_web_app() {
+        let all = messages(3, 20_000);
+        let share = |app: &[u8], procid: fn(&[u8]) -> bool, msg: fn(&[u8]) -> bool| {
+            let hits = all
+                .iter()
+                .map(|raw| parse(raw).unwrap())
+                .filter(|m| m.app_name == app && procid(m.procid) && msg(m.msg))
+                .count();
+            hits as f64 / all.len() as f64
+        };
+        let router = share(b"heroku", |p| p == b"router", |_| true);
+        let app = share(b"app", |p| p != b"api" && p != b"heroku-postgres", |_| true);
+        let metrics = share(
+            b"heroku",
+            |p| p.starts_with(b"web."),
+            |m| m.starts_with(b"source="),
+        );
+        let dyno = share(
+            b"heroku",
+            |p| p.starts_with(b"web."),
+            |m| !m.starts_with(b"source="),
+        );
+        let api = share(b"app", |p| p == b"api", |_| true);
+        let postgres = share(b"app", |p| p == b"heroku-postgres", |_| true);
+        let errors = share(
+            b"heroku",
+            |p| p == b"router",
+            |m| m.starts_with(b"at=error"),
+        );
+        for (name, got, want) in [
+            ("router", router, 0.45),
+            ("app", app, 0.35),
+            ("metrics", metrics, 0.10),
+            ("dyno", dyno, 0.05),
+            ("api", api, 0.03),
+            ("postgres", postgres, 0.02),
+        ] {
+            assert!((got - want).abs() < want * 0.25 + 0.01, "{name}: {got}");
+        }
+        assert!(errors > 0.0 && errors < 0.01, "router errors: {errors}");
+    }
 
-/// A logfmt line with a `level=` key.
-fn push_logfmt(rng: &mut SplitMix64, line: &mut Vec<u8>) {
-    let (level, msg) = match rng.below(10) {
-        0..6 => ("info", "cache refreshed"),
-        6..8 => ("debug", "enqueued job"),
-        8 => ("warn", "slow query"),
-        _ => ("error", "payment provider returned 502"),
-    };
-    line.extend_from_slice(b"level=");
-    line.extend_from_slice(level.as_bytes());
-    line.extend_from_slice(b" msg=\"");
-    line.extend_from_slice(msg.as_bytes());
-    line.extend_from_slice(b"\" duration_ms=");
-    push_u64(line, rng.below(2_000));
-    line.extend_from_slice(b" request_id=");
-    push_uuid(rng, line);
-}
-
-/// Appends `value` in decimal.
-fn push_u64(out: &mut Vec<u8>, value: u64) {
-    let mut digits = [0_u8; 20];
-    let mut at = digits.len();
-    let mut rest = value;
-    loop {
-        at -= 1;
-        // `rest % 10` is a single digit, so the cast cannot truncate.
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
+    #[test]
+    fn a_body_frames_back_into_the_same_messages() {
+        let mut body = Vec::new();
+        assert_eq!(Corpus::new(9).body(400, &mut body), 400);
+        let items: Vec<_> = frames(&body, DEFAULT_MAX_FRAME_LEN).collect();
+        let expected = messages(9, 400);
+        assert_eq!(items.len(), 400);
+        for (item, raw) in items.iter().zip(&expected) {
+            assert_eq!(item, &Frame::Message(raw));
         }
     }
-    out.extend_from_slice(digits.get(at..).unwrap_or_default());
-}
 
-/// Appends `hundredths / 100` with two decimals (`24722` → `247.22`).
-fn push_fixed2(out: &mut Vec<u8>, hundredths: u64) {
-    push_u64(out, hundredths / 100);
-    out.push(b'.');
-    let cents = hundredths % 100;
-    if cents < 10 {
-        out.push(b'0');
-    }
-    push_u64(out, cents);
-}
-
-/// Appends `count` random lower-case hex digits.
-fn push_hex(rng: &mut SplitMix64, out: &mut Vec<u8>, count: usize) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bits = rng.next_u64();
-    for index in 0..count {
-        if index > 0 && index % 16 == 0 {
-            bits = rng.next_u64();
-        }
-        out.push(HEX[(bits & 0xf) as usize]);
-        bits >>= 4;
-    }
-}
-
-/// Appends a random version-4-shaped UUID.
-fn push_uuid(rng: &mut SplitMix64, out: &mut Vec<u8>) {
-    push_hex(rng, out, 8);
-    out.push(b'-');
-    push_hex(rng, out, 4);
-    out.extend_from_slice(b"-4");
-    push_hex(rng, out, 3);
-    out.push(b'-');
-    out.push(*rng.pick_byte(b"89ab"));
-    push_hex(rng, out, 3);
-    out.push(b'-');
-    push_hex(rng, out, 12);
-}
-
-/// Appends a random public-looking IPv4 address.
-fn push_ipv4(rng: &mut SplitMix64, out: &mut Vec<u8>) {
-    push_u64(out, 11 + rng.below(212));
-    for _ in 0..3 {
-        out.push(b'.');
-        push_u64(out, rng.below(256));
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for synthetic data.
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// The next 64 pseudo-random bits.
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A value in `0..bound` (0 when `bound` is 0), by multiply-shift.
-    fn below(&mut self, bound: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
-    }
-
-    /// A random element of a non-empty table (`""` for an empty one).
-    fn pick<'t>(&mut self, items: &[&'t str]) -> &'t str {
-        let index = self.below(items.len() as u64);
-        items
-            .get(usize::try_from(index).unwrap_or(0))
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// A random byte of a non-empty table.
-    fn pick_byte<'t>(&mut self, items: &'t [u8]) -> &'t u8 {
-        let index = self.below(items.len() as u64);
-        items
-            .get(usize::try_from(index).unwrap_or(0))
-            .unwrap_or(&b'0')
+    #[test]
+    fn a_later_start_shifts_every_timestamp() {
+        let mut corpus = Corpus::starting_at(5, 0);
+        let mut out = Vec::new();
+        corpus.next_message(&mut out);
+        assert!(out.starts_with(b"<") && out.windows(5).any(|w| w == b"1970-"));
     }
 }

@@ -212,6 +212,7 @@ impl Cursor<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -326,6 +327,13 @@ mod tests {
                 .ok()
                 .map(|t| t.timestamp() * MICROS_PER_SECOND + i64::from(t.timestamp_subsec_micros()));
             prop_assert_eq!(parse_micros(text.as_bytes()), expected, "{}", text);
+        }
+
+        #[test]
+        fn formatting_any_instant_never_panics(micros in any::<i64>()) {
+            let mut out = Vec::new();
+            format_micros(micros, &mut out);
+            prop_assert_eq!(out.len(), 32);
         }
 
         #[test]

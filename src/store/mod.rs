@@ -62,7 +62,6 @@ impl Store {
             .max_connections(settings.max_connections)
             .min_connections(1)
             .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Store { pool })

@@ -217,9 +217,10 @@ impl ClusterOptions {
 /// A running PostgreSQL server that this process owns: it stops the server (and removes an
 /// ephemeral data directory) on [`shutdown`](Self::shutdown) or drop.
 ///
-/// If the data directory already had a live postmaster when [`start`](Self::start) ran, the
-/// cluster attaches to it instead of starting a second one, and from then on treats it as its
-/// own: shutdown stops it too.
+/// If the data directory already had a live postmaster when [`start`](Self::start) ran (a
+/// `logdrain apps …` command next to a running `logdrain serve`), the cluster attaches to it
+/// instead of starting a second one, and leaves it running on shutdown: it belongs to whoever
+/// started it.
 #[derive(Debug)]
 pub struct PrivateCluster {
     data_dir: PathBuf,
@@ -235,6 +236,8 @@ pub struct PrivateCluster {
     run_as: Option<OsUser>,
     server: Option<Server>,
     watchdog: Option<Child>,
+    /// We attached to a server someone else started: never stop it.
+    attached: bool,
     shut_down: bool,
 }
 
@@ -262,6 +265,7 @@ impl PrivateCluster {
             run_as,
             server: None,
             watchdog: None,
+            attached: false,
             shut_down: false,
         };
         if let Some(user) = &cluster.run_as {
@@ -282,13 +286,16 @@ impl PrivateCluster {
                 pid: pid_file.pid,
                 child: None,
             });
+            cluster.attached = true;
         } else if !socket_path_fits(&cluster.data_dir) {
             let dir = Path::new("/tmp").join(unique_name("logdrain-pg-sock"));
             cluster.socket_dir = private_dir(&dir, cluster.run_as.as_ref(), false)?;
             cluster.own_socket_dir = Some(cluster.socket_dir.clone());
         }
         cluster.settings = server_settings(&cluster.socket_dir, cluster.port, opts.unsafe_fast);
-        cluster.watchdog = Some(cluster.spawn_watchdog()?);
+        if !cluster.attached {
+            cluster.watchdog = Some(cluster.spawn_watchdog()?);
+        }
 
         if cluster.server.is_none() {
             if !cluster.data_dir.join("PG_VERSION").exists() {
@@ -372,6 +379,11 @@ impl PrivateCluster {
     /// drop calls it too.
     pub fn shutdown(&mut self) -> Result<(), ClusterError> {
         if self.shut_down {
+            return Ok(());
+        }
+        if self.attached {
+            self.server = None;
+            self.shut_down = true;
             return Ok(());
         }
         self.stop_server()?;
@@ -985,6 +997,29 @@ mod tests {
     }
 
     #[test]
+    fn a_durable_cluster_keeps_its_data_dir_and_is_reused() {
+        let root = std::env::temp_dir().join(unique_name("logdrain-pg-durable"));
+        let opts = ClusterOptions {
+            unsafe_fast: true,
+            ..ClusterOptions::new(root.join("pgdata"))
+        };
+        let mut first = PrivateCluster::start(opts.clone()).unwrap();
+        first.shutdown().unwrap();
+        assert!(root.join("pgdata/PG_VERSION").exists());
+
+        let mut again = PrivateCluster::start(opts).unwrap();
+        assert!(accepts(&again));
+        again.shutdown().unwrap();
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_cluster_can_live_in_a_static_and_move_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<PrivateCluster>();
+    }
+
+    #[test]
     fn two_clusters_run_side_by_side() {
         let a = PrivateCluster::start(ClusterOptions::ephemeral_in_temp()).unwrap();
         let b = PrivateCluster::start(ClusterOptions::ephemeral_in_temp()).unwrap();
@@ -1002,9 +1037,10 @@ mod tests {
         assert_eq!(first.socket_dir(), second.socket_dir());
 
         second.shutdown().unwrap();
-        assert!(!accepts(&first));
+        assert!(accepts(&first), "the attached cluster leaves the server to its owner");
         assert!(first.data_dir().join("PG_VERSION").exists());
         first.shutdown().unwrap();
+        assert!(!accepts(&first));
         assert!(!first.data_dir().exists());
     }
 
