@@ -165,7 +165,8 @@ impl Store {
 
     /// Every app with its counters, by name.
     pub async fn list_apps(&self) -> Result<Vec<AppSummary>, StoreError> {
-        let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>, Option<i64>)> =
+        type Row = (String, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>, Option<i64>);
+        let rows: Vec<Row> =
             sqlx::query_as(
                 "SELECT a.name, a.created_at, c.last_seen_at, c.lines, c.dropped \
                  FROM apps a LEFT JOIN app_counters c ON c.app_id = a.id ORDER BY a.name",

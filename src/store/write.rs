@@ -43,10 +43,13 @@ impl Store {
         let mut keyed: BTreeMap<(i64, &str), usize> = BTreeMap::new();
         for (i, job) in jobs.iter().enumerate() {
             if let Some(fid) = job.frame_id.as_deref() {
-                if keyed.contains_key(&(job.app_id, fid)) {
-                    outcomes[i] = JobOutcome::Duplicate;
-                } else {
-                    keyed.insert((job.app_id, fid), i);
+                match keyed.entry((job.app_id, fid)) {
+                    std::collections::btree_map::Entry::Occupied(_) => {
+                        outcomes[i] = JobOutcome::Duplicate;
+                    }
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 //! One integration binary: the real server, real HTTP, real Postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is the test failing
 
 mod helpers;
 mod ingest;
