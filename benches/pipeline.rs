@@ -1,10 +1,13 @@
-//! Benchmarks the pure pipeline (body → frames → syslog messages) on synthetic Heroku traffic,
-//! next to `syslog_loose` parsing the same messages already framed, as a yardstick.
+//! Benchmarks the pure pipeline on synthetic Heroku traffic: framing + parsing alone, then the
+//! whole work a request handler does (frame → parse → classify → binary COPY encoding), next to
+//! `syslog_loose` parsing the same messages already framed, as a yardstick.
 //!
 //! Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use logdrain::classify::process_body;
 use logdrain::logplex::{frames, parse, Frame, DEFAULT_MAX_FRAME_LEN};
+use logdrain::store::copy::{encode_rows, RowContext};
 use logdrain::synth::Corpus;
 use std::hint::black_box;
 
@@ -61,7 +64,6 @@ fn frame_and_parse(bodies: &[Vec<u8>]) -> usize {
         for frame in frames(body, DEFAULT_MAX_FRAME_LEN) {
             if let Frame::Message(raw) = frame {
                 if let Ok(message) = parse(raw) {
-                    // classify
                     black_box(&message);
                     parsed += 1;
                 }
@@ -69,6 +71,24 @@ fn frame_and_parse(bodies: &[Vec<u8>]) -> usize {
         }
     }
     parsed
+}
+
+/// What `POST /logs` does with a body before queueing it: the pure pipeline and COPY encoding.
+fn full_pipeline(bodies: &[Vec<u8>], out: &mut Vec<u8>) -> usize {
+    let mut lines = 0;
+    for body in bodies {
+        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+        out.clear();
+        let ctx = RowContext {
+            app_id: 1,
+            received_us: 1_700_000_000_000_000,
+            tags: None,
+            frame_id: Some("0123456789ABCDEF0123456789ABCDEF"),
+        };
+        encode_rows(out, &ctx, &processed.records);
+        lines += processed.records.len();
+    }
+    lines
 }
 
 /// Parses every pre-framed message with `syslog_loose` as RFC 5424.
@@ -95,6 +115,19 @@ fn pipeline(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines));
     group.bench_function("lines", |b| {
         b.iter(|| frame_and_parse(black_box(&workload.bodies)))
+    });
+    group.finish();
+
+    let mut out = Vec::with_capacity(4 * TARGET_BODY_BYTES);
+    assert_eq!(full_pipeline(&workload.bodies, &mut out), MESSAGES);
+    let mut group = c.benchmark_group("logdrain/frame+parse+classify+encode");
+    group.throughput(Throughput::Bytes(workload.body_bytes()));
+    group.bench_function("bytes", |b| {
+        b.iter(|| full_pipeline(black_box(&workload.bodies), &mut out))
+    });
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| full_pipeline(black_box(&workload.bodies), &mut out))
     });
     group.finish();
 

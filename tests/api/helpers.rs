@@ -1,12 +1,12 @@
 //! Test harness: one private PostgreSQL cluster per test binary (or the server named by
 //! DATABASE_URL), a fresh database per test, and the real server bound to port 0.
 
+use clap::Parser as _;
 use logdrain::app::Application;
 use logdrain::cli::Cli;
 use logdrain::config::{Database, DbConfig, Secret, ServeConfig};
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
 use logdrain::store::{PoolSettings, Store};
-use clap::Parser as _;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use std::net::SocketAddr;
@@ -57,7 +57,9 @@ pub async fn fresh_database_on(admin: &str) -> String {
 
 /// `admin` with its database replaced by `db`.
 pub fn url_with_database(admin: &str, db: &str) -> String {
-    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
     let root = path_start.map_or(base, |i| &base[..i]);
@@ -112,10 +114,15 @@ impl TestApp {
     /// A server on a given (already created) database.
     pub async fn spawn_on(db_url: &str, extra: &[&str]) -> TestApp {
         let config = serve_config(db_url, extra);
-        let settings = PoolSettings { max_connections: 8, acquire_timeout: Duration::from_secs(2) };
+        let settings = PoolSettings {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(2),
+        };
         let store = Store::connect(db_url, &settings).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let app = Application::bind(config, store.clone()).await.expect("bind");
+        let app = Application::bind(config, store.clone())
+            .await
+            .expect("bind");
         let addr = app.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run(async move {
@@ -188,8 +195,11 @@ pub fn sample_posts() -> Vec<SamplePost> {
     let mut posts = Vec::new();
     for entry in manifest.as_array().expect("array") {
         let name = entry["name"].as_str().expect("name").to_owned();
-        let head = std::fs::read_to_string(format!("{dir}/{}", entry["headers_file"].as_str().expect("h")))
-            .expect("headers file");
+        let head = std::fs::read_to_string(format!(
+            "{dir}/{}",
+            entry["headers_file"].as_str().expect("h")
+        ))
+        .expect("headers file");
         let mut lines = head.split("\r\n");
         let request_line = lines.next().expect("request line");
         let target = request_line.split(' ').nth(1).expect("target");
@@ -199,7 +209,8 @@ pub fn sample_posts() -> Vec<SamplePost> {
             .filter_map(|l| l.split_once(": "))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let body = std::fs::read(format!("{dir}/{}", entry["body_file"].as_str().expect("b"))).expect("body");
+        let body = std::fs::read(format!("{dir}/{}", entry["body_file"].as_str().expect("b")))
+            .expect("body");
         let messages = entry["messages"]
             .as_array()
             .expect("messages")
@@ -225,7 +236,10 @@ pub fn sample_posts() -> Vec<SamplePost> {
 /// Basic-auth header value for `app:token`.
 pub fn basic(app: &str, token: &str) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{app}:{token}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{app}:{token}"))
+    )
 }
 
 /// POSTs a sample the way Logplex does (its own headers, our credentials).
@@ -242,5 +256,8 @@ pub async fn post_sample(app: &TestApp, post: &SamplePost, auth: &str) -> reqwes
         }
         req = req.header(k, v);
     }
-    req.header("Authorization", auth).send().await.expect("request")
+    req.header("Authorization", auth)
+        .send()
+        .await
+        .expect("request")
 }

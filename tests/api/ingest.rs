@@ -40,14 +40,21 @@ async fn every_sample_post_is_answered_204_and_stored_byte_exact() {
         } else {
             // A retry's L10 line is rebuilt with a new timestamp (PROTOCOL.md §0 item 11):
             // what stays stored is the first attempt, untouched.
-            assert_ne!(stored, post.messages, "{}: the retry must not overwrite", post.name);
+            assert_ne!(
+                stored, post.messages,
+                "{}: the retry must not overwrite",
+                post.name
+            );
         }
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
         .fetch_one(app.store.pool())
         .await
         .expect("count");
-    assert_eq!(count as usize, total, "the retried frame must be stored once");
+    assert_eq!(
+        count as usize, total,
+        "the retried frame must be stored once"
+    );
     let counted: i64 = sqlx::query_scalar("SELECT lines FROM app_counters")
         .fetch_one(app.store.pool())
         .await
@@ -62,13 +69,22 @@ async fn a_retried_frame_is_answered_204_stored_once_and_counted_as_duplicate() 
     app.app_with_token("heroku", TOKEN).await;
     let auth = basic("heroku", TOKEN);
     let posts = sample_posts();
-    let first = posts.iter().find(|p| p.name.starts_with("10a")).expect("10a");
-    let retry = posts.iter().find(|p| p.name.starts_with("10b")).expect("10b");
+    let first = posts
+        .iter()
+        .find(|p| p.name.starts_with("10a"))
+        .expect("10a");
+    let retry = posts
+        .iter()
+        .find(|p| p.name.starts_with("10b"))
+        .expect("10b");
     assert_eq!(post_sample(&app, first, &auth).await.status(), 204);
     assert_eq!(post_sample(&app, retry, &auth).await.status(), 204);
     assert_eq!(post_sample(&app, retry, &auth).await.status(), 204);
     let frame_id = header(first, "Logplex-Frame-Id").expect("id");
-    assert_eq!(raw_lines_of(&app, frame_id).await.len(), first.expected_count);
+    assert_eq!(
+        raw_lines_of(&app, frame_id).await.len(),
+        first.expected_count
+    );
     let dupes: i64 = sqlx::query_scalar(
         "SELECT coalesce(sum(count), 0)::int8 FROM loss_events WHERE event = 'duplicate_frame'",
     )
@@ -91,8 +107,14 @@ async fn concurrent_copies_of_one_frame_store_it_once() {
             .client
             .post(app.url("/logs"))
             .header("Authorization", &auth)
-            .header("Logplex-Frame-Id", header(post, "Logplex-Frame-Id").expect("id"))
-            .header("Logplex-Msg-Count", header(post, "Logplex-Msg-Count").expect("count"))
+            .header(
+                "Logplex-Frame-Id",
+                header(post, "Logplex-Frame-Id").expect("id"),
+            )
+            .header(
+                "Logplex-Msg-Count",
+                header(post, "Logplex-Msg-Count").expect("count"),
+            )
             .body(post.body.clone());
         set.spawn(async move { req.send().await.expect("send").status() });
     }
@@ -100,7 +122,10 @@ async fn concurrent_copies_of_one_frame_store_it_once() {
         assert_eq!(status.expect("task"), 204);
     }
     let frame_id = header(post, "Logplex-Frame-Id").expect("id");
-    assert_eq!(raw_lines_of(&app, frame_id).await.len(), post.expected_count);
+    assert_eq!(
+        raw_lines_of(&app, frame_id).await.len(),
+        post.expected_count
+    );
 }
 
 #[tokio::test]
@@ -118,7 +143,10 @@ async fn drain_url_query_parameters_are_stored_as_tags_on_every_line() {
         .expect("tags");
     assert_eq!(tags.len(), post.expected_count);
     for t in tags {
-        assert_eq!(t, serde_json::json!({"app": "acme-shop", "env": "production"}));
+        assert_eq!(
+            t,
+            serde_json::json!({"app": "acme-shop", "env": "production"})
+        );
     }
 }
 
@@ -158,12 +186,11 @@ async fn loss_reported_by_l10_and_count_mismatches_are_recorded_per_app() {
         .await
         .expect("send");
     assert_eq!(res.status(), 204);
-    let mismatch: i64 = sqlx::query_scalar(
-        "SELECT count FROM loss_events WHERE event = 'msg_count_mismatch'",
-    )
-    .fetch_one(app.store.pool())
-    .await
-    .expect("mismatch");
+    let mismatch: i64 =
+        sqlx::query_scalar("SELECT count FROM loss_events WHERE event = 'msg_count_mismatch'")
+            .fetch_one(app.store.pool())
+            .await
+            .expect("mismatch");
     assert_eq!(mismatch, 2);
 }
 
@@ -186,7 +213,9 @@ async fn wrong_or_missing_credentials_get_401_with_a_basic_challenge() {
         let res = req.send().await.expect("send");
         assert_eq!(res.status(), 401, "{auth:?}");
         assert_eq!(
-            res.headers().get("www-authenticate").and_then(|v| v.to_str().ok()),
+            res.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
             Some("Basic realm=\"logdrain\"")
         );
     }
@@ -200,7 +229,9 @@ async fn wrong_or_missing_credentials_get_401_with_a_basic_challenge() {
 #[tokio::test]
 async fn bad_credentials_are_refused_before_the_body_is_sent() {
     let app = TestApp::spawn().await;
-    let mut sock = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let mut sock = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
     // Announce 1 MB but send none of it: the answer must come from the headers alone.
     let head = format!(
         "POST /logs HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/logplex-1\r\nContent-Length: 1000000\r\n\r\n",
@@ -267,7 +298,12 @@ async fn quick_start_token_creates_the_app_on_first_use() {
     let app = TestApp::spawn_with(&["--drain-token", token]).await;
     let posts = sample_posts();
     let post = posts.iter().find(|p| p.name.starts_with("04")).expect("04");
-    assert_eq!(post_sample(&app, post, &basic("my-new-app", token)).await.status(), 204);
+    assert_eq!(
+        post_sample(&app, post, &basic("my-new-app", token))
+            .await
+            .status(),
+        204
+    );
     let (name, n): (String, i64) = sqlx::query_as(
         "SELECT a.name, count(l.*) FROM apps a JOIN lines l ON l.app_id = a.id GROUP BY a.name",
     )
@@ -277,7 +313,12 @@ async fn quick_start_token_creates_the_app_on_first_use() {
     assert_eq!(name, "my-new-app");
     assert_eq!(n as usize, post.expected_count);
     // Any other password is still refused.
-    assert_eq!(post_sample(&app, post, &basic("my-new-app", "guess")).await.status(), 401);
+    assert_eq!(
+        post_sample(&app, post, &basic("my-new-app", "guess"))
+            .await
+            .status(),
+        401
+    );
 }
 
 #[tokio::test]
@@ -294,34 +335,65 @@ async fn garbage_and_unframed_bodies_are_stored_raw_not_rejected() {
         .await
         .expect("send");
     assert_eq!(res.status(), 204);
-    let rows: Vec<(Vec<u8>, Option<i16>)> = sqlx::query_as("SELECT raw, pri FROM lines ORDER BY id")
-        .fetch_all(app.store.pool())
-        .await
-        .expect("rows");
+    let rows: Vec<(Vec<u8>, Option<i16>)> =
+        sqlx::query_as("SELECT raw, pri FROM lines ORDER BY id")
+            .fetch_all(app.store.pool())
+            .await
+            .expect("rows");
     let all: Vec<u8> = rows.iter().flat_map(|(r, _)| r.clone()).collect();
     // Every byte of the body that is not a line separator is stored.
     let expected: Vec<u8> = body.iter().copied().filter(|b| *b != b'\n').collect();
     let got: Vec<u8> = all.into_iter().filter(|b| *b != b'\n').collect();
     assert_eq!(got, expected);
-    assert!(rows.iter().any(|(_, pri)| pri.is_none()), "the garbage is a raw line");
+    assert!(
+        rows.iter().any(|(_, pri)| pri.is_none()),
+        "the garbage is a raw line"
+    );
 }
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
     let app = TestApp::spawn().await;
     app.app_with_token("heroku", TOKEN).await;
-    assert_eq!(app.client.get(app.url("/healthz")).send().await.expect("h").status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("h")
+            .status(),
+        200
+    );
     let ready = app.client.get(app.url("/readyz")).send().await.expect("r");
     assert_eq!(ready.status(), 200);
     let posts = sample_posts();
     let post = posts.iter().find(|p| p.name.starts_with("01")).expect("01");
-    assert_eq!(post_sample(&app, post, &basic("heroku", TOKEN)).await.status(), 204);
-    let text = app.client.get(app.url("/metrics")).send().await.expect("m").text().await.expect("text");
+    assert_eq!(
+        post_sample(&app, post, &basic("heroku", TOKEN))
+            .await
+            .status(),
+        204
+    );
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("text");
     assert!(
-        text.contains(&format!("logdrain_lines_stored_total {}", post.expected_count)),
+        text.contains(&format!(
+            "logdrain_lines_stored_total {}",
+            post.expected_count
+        )),
         "{text}"
     );
-    assert!(text.contains("logdrain_requests_accepted_total 1"), "{text}");
+    assert!(
+        text.contains("logdrain_requests_accepted_total 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -341,7 +413,9 @@ async fn shutdown_flushes_and_acknowledges_in_flight_requests() {
             .header("Authorization", &auth)
             .header("Logplex-Frame-Id", format!("{i:032X}"))
             .body(post.body.clone());
-        handles.push(tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()) }));
+        handles.push(tokio::spawn(async move {
+            req.send().await.map(|r| r.status().as_u16())
+        }));
     }
     tokio::time::sleep(Duration::from_millis(20)).await;
     let store = app.store.clone();
@@ -362,18 +436,32 @@ async fn shutdown_flushes_and_acknowledges_in_flight_requests() {
         .expect("lines");
     assert!(acked >= 1, "some requests were answered before the stop");
     assert!(frames >= acked, "every acknowledged frame is committed");
-    assert_eq!(lines, frames * post.expected_count as i64, "frames are never half-stored");
+    assert_eq!(
+        lines,
+        frames * post.expected_count as i64,
+        "frames are never half-stored"
+    );
 }
 
 #[tokio::test]
 async fn apps_create_prints_a_drains_add_line_whose_token_works() {
     let app = TestApp::spawn().await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_logdrain"))
-        .args(["apps", "create", "acme-shop", "--url", "https://logs.example.com"])
+        .args([
+            "apps",
+            "create",
+            "acme-shop",
+            "--url",
+            "https://logs.example.com",
+        ])
         .env("DATABASE_URL", &app.db_url)
         .output()
         .expect("run logdrain");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
@@ -391,12 +479,16 @@ async fn apps_create_prints_a_drains_add_line_whose_token_works() {
     assert_eq!(name, "acme-shop");
     let posts = sample_posts();
     let post = posts.iter().find(|p| p.name.starts_with("01")).expect("01");
-    assert_eq!(post_sample(&app, post, &basic(name, token)).await.status(), 204);
-    let hashes: (Vec<u8>, Vec<u8>) =
-        sqlx::query_as("SELECT drain_token_hash, read_token_hash FROM apps WHERE name = 'acme-shop'")
-            .fetch_one(app.store.pool())
-            .await
-            .expect("app");
+    assert_eq!(
+        post_sample(&app, post, &basic(name, token)).await.status(),
+        204
+    );
+    let hashes: (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "SELECT drain_token_hash, read_token_hash FROM apps WHERE name = 'acme-shop'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("app");
     assert_ne!(hashes.0, token.as_bytes(), "tokens are stored hashed");
     assert_eq!(hashes.0.len(), 32);
 }

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 #[tokio::test]
 async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
     // A cluster of its own, so stopping it does not disturb other tests.
-    let mut cluster = tokio::task::spawn_blocking(|| PrivateCluster::start(ClusterOptions::ephemeral_in_temp()))
-        .await
-        .expect("task")
-        .expect("cluster");
+    let mut cluster =
+        tokio::task::spawn_blocking(|| PrivateCluster::start(ClusterOptions::ephemeral_in_temp()))
+            .await
+            .expect("task")
+            .expect("cluster");
     let db_url = fresh_database_on(&cluster.url("postgres")).await;
     let app = TestApp::spawn_on(&db_url, &["--ack-timeout", "3s"]).await;
     app.app_with_token("heroku", "s3cr3t-t0ken").await;
@@ -32,8 +33,16 @@ async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
     let res = post_sample(&app, second, &auth).await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().contains_key("retry-after"));
-    assert!(started.elapsed() < Duration::from_secs(5), "answered within Logplex's 5 s");
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered within Logplex's 5 s"
+    );
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 503);
 
     let cluster = tokio::task::spawn_blocking(move || {
@@ -53,7 +62,11 @@ async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert_eq!(status, 204);
-    assert_eq!(post_sample(&app, first, &auth).await.status(), 204, "a late retry of the first frame");
+    assert_eq!(
+        post_sample(&app, first, &auth).await.status(),
+        204,
+        "a late retry of the first frame"
+    );
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
         .fetch_one(app.store.pool())
         .await

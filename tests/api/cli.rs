@@ -1,0 +1,174 @@
+//! The `logdrain` binary itself: app management commands and SIGTERM handling.
+
+use crate::helpers::{basic, post_sample, sample_posts, TestApp};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn logdrain(db_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env_remove("LOGDRAIN_DRAIN_TOKEN")
+        .output()
+        .expect("run logdrain");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn token_in(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("heroku drains:add"))
+        .expect("drains:add line");
+    let url = line.split_whitespace().nth(2).expect("url");
+    let creds = url
+        .strip_prefix("https://")
+        .and_then(|r| r.split_once('@'))
+        .expect("creds")
+        .0;
+    creds.split_once(':').expect("name:token").1.to_owned()
+}
+
+#[tokio::test]
+async fn rotate_replaces_the_drain_token_and_delete_removes_the_app_and_its_lines() {
+    let app = TestApp::spawn_with(&["--auth-cache-ttl", "0s"]).await;
+    let (ok, out, err) = logdrain(&app.db_url, &["apps", "create", "acme-shop"]);
+    assert!(ok, "{err}");
+    let old = token_in(&out);
+    let posts = sample_posts();
+    let post = posts.iter().find(|p| p.name.starts_with("01")).expect("01");
+    assert_eq!(
+        post_sample(&app, post, &basic("acme-shop", &old))
+            .await
+            .status(),
+        204
+    );
+
+    let (ok, out, err) = logdrain(
+        &app.db_url,
+        &[
+            "apps",
+            "rotate",
+            "acme-shop",
+            "--url",
+            "https://logs.example.com",
+        ],
+    );
+    assert!(ok, "{err}");
+    let new = token_in(&out);
+    assert_ne!(old, new);
+    assert_eq!(
+        post_sample(&app, post, &basic("acme-shop", &old))
+            .await
+            .status(),
+        401
+    );
+    let second = posts.iter().find(|p| p.name.starts_with("03")).expect("03");
+    assert_eq!(
+        post_sample(&app, second, &basic("acme-shop", &new))
+            .await
+            .status(),
+        204
+    );
+
+    let (ok, out, _) = logdrain(&app.db_url, &["apps", "list"]);
+    assert!(ok);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("acme-shop"))
+        .expect("listed");
+    let lines: usize = row
+        .split_whitespace()
+        .nth(1)
+        .expect("lines")
+        .parse()
+        .expect("number");
+    assert_eq!(lines, post.expected_count + second.expected_count);
+
+    let (ok, _, err) = logdrain(&app.db_url, &["apps", "delete", "acme-shop"]);
+    assert!(ok, "{err}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count");
+    assert_eq!(n, 0);
+    assert_eq!(
+        post_sample(&app, post, &basic("acme-shop", &new))
+            .await
+            .status(),
+        401
+    );
+
+    let (ok, _, err) = logdrain(&app.db_url, &["apps", "delete", "acme-shop"]);
+    assert!(!ok);
+    assert!(err.contains("no app named acme-shop"), "{err}");
+    let (ok, _, err) = logdrain(&app.db_url, &["apps", "create", "Bad_Name"]);
+    assert!(!ok);
+    assert!(err.contains("not a Heroku app name"), "{err}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly_after_answering_what_it_accepted() {
+    // A database prepared by the harness; the real binary serves it.
+    let app = TestApp::spawn().await;
+    app.app_with_token("heroku", "s3cr3t-t0ken").await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &app.db_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while app
+        .client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let posts = sample_posts();
+    let post = posts.iter().find(|p| p.name.starts_with("15")).expect("15");
+    let res = app
+        .client
+        .post(format!("{base}/logs"))
+        .header("Authorization", basic("heroku", "s3cr3t-t0ken"))
+        .body(post.body.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 204);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count");
+    assert_eq!(n as usize, post.expected_count);
+}
