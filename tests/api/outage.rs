@@ -75,3 +75,111 @@ async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
     app.stop().await.expect("stop");
     drop(cluster);
 }
+
+#[tokio::test]
+async fn a_stalled_database_fills_the_queue_gets_503s_and_retries_store_each_frame_once() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn_with(&[
+        "--max-body",
+        "64KiB",
+        "--queue-bytes",
+        "128KiB",
+        "--ack-timeout",
+        "1s",
+    ])
+    .await;
+    app.app_with_token("heroku", "s3cr3t-t0ken").await;
+    let auth = basic("heroku", "s3cr3t-t0ken");
+    let posts = sample_posts();
+    let post = posts.iter().find(|p| p.name.starts_with("06")).expect("06");
+
+    // Hold a lock that blocks every COPY into `lines`: the writers stall, the queue fills.
+    let mut locker = sqlx::PgConnection::connect(&app.db_url)
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN")
+        .execute(&mut locker)
+        .await
+        .expect("begin");
+    sqlx::query("LOCK TABLE lines IN EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .expect("lock");
+
+    let send_all = |app: &TestApp| {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..12 {
+            let req = app
+                .client
+                .post(app.url("/logs"))
+                .header("Authorization", &auth)
+                .header("Logplex-Frame-Id", format!("{i:032X}"))
+                .body(post.body.clone());
+            set.spawn(async move {
+                let res = req.send().await.expect("send");
+                (
+                    res.status().as_u16(),
+                    res.headers().contains_key("retry-after"),
+                )
+            });
+        }
+        set
+    };
+    let started = Instant::now();
+    let mut set = send_all(&app);
+    while let Some(r) = set.join_next().await {
+        let (status, retry_after) = r.expect("task");
+        assert_eq!(status, 503, "nothing can commit while the table is locked");
+        assert!(retry_after);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "every answer came within Logplex's 5 s"
+    );
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 503, "the queue is full");
+
+    // The database recovers; Logplex retries every frame with the same Frame-Id.
+    sqlx::query("COMMIT")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
+    let mut remaining: Vec<usize> = (0..12).collect();
+    for _ in 0..40 {
+        let mut still = Vec::new();
+        for &i in &remaining {
+            let res = app
+                .client
+                .post(app.url("/logs"))
+                .header("Authorization", &auth)
+                .header("Logplex-Frame-Id", format!("{i:032X}"))
+                .body(post.body.clone())
+                .send()
+                .await
+                .expect("send");
+            if res.status() != 204 {
+                still.push(i);
+            }
+        }
+        remaining = still;
+        if remaining.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(remaining.is_empty(), "frames never accepted: {remaining:?}");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count");
+    assert_eq!(
+        n as usize,
+        12 * post.expected_count,
+        "each frame stored exactly once"
+    );
+}
