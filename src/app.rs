@@ -28,10 +28,17 @@ pub struct Db {
 
 /// Connects to `DATABASE_URL`, or starts the private cluster; then applies migrations.
 pub async fn open_database(cfg: &DbConfig) -> anyhow::Result<Db> {
-    let settings = PoolSettings { max_connections: cfg.pool_size, acquire_timeout: cfg.acquire_timeout };
+    let settings = PoolSettings {
+        max_connections: cfg.pool_size,
+        acquire_timeout: cfg.acquire_timeout,
+    };
     let (url, cluster) = match &cfg.database {
         Database::Url(url) => (url.expose().to_owned(), None),
-        Database::Private { data_dir, bin_dir, run_as } => {
+        Database::Private {
+            data_dir,
+            bin_dir,
+            run_as,
+        } => {
             let opts = ClusterOptions {
                 data_dir: data_dir.clone(),
                 ephemeral: false,
@@ -42,11 +49,15 @@ pub async fn open_database(cfg: &DbConfig) -> anyhow::Result<Db> {
             let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start(opts))
                 .await
                 .context("private PostgreSQL start task")?
-                .context("DATABASE_URL is not set, so logdrain starts a private PostgreSQL cluster")?;
+                .context(
+                    "DATABASE_URL is not set, so logdrain starts a private PostgreSQL cluster",
+                )?;
             (cluster.url("postgres"), Some(cluster))
         }
     };
-    let store = Store::connect(&url, &settings).await.context("connecting to Postgres")?;
+    let store = Store::connect(&url, &settings)
+        .await
+        .context("connecting to Postgres")?;
     store.migrate().await.context("applying migrations")?;
     Ok(Db { store, cluster })
 }
@@ -58,7 +69,9 @@ pub fn describe_database(cfg: &DbConfig) -> String {
             let u = url.expose();
             // postgres://user:pass@host:port/db?x → host:port/db
             let after_scheme = u.split_once("://").map_or(u, |(_, r)| r);
-            let after_creds = after_scheme.rsplit_once('@').map_or(after_scheme, |(_, r)| r);
+            let after_creds = after_scheme
+                .rsplit_once('@')
+                .map_or(after_scheme, |(_, r)| r);
             after_creds.split('?').next().unwrap_or("").to_owned()
         }
         Database::Private { data_dir, .. } => format!("private cluster in {}", data_dir.display()),
@@ -79,17 +92,30 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        Ok(Application { listener, config, store })
+        Ok(Application {
+            listener,
+            config,
+            store,
+        })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.listener.local_addr().context("reading the bound address")
+        self.listener
+            .local_addr()
+            .context("reading the bound address")
     }
 
     /// Serves until `shutdown` completes, then shuts down in the documented order.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, config, store } = self;
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            config,
+            store,
+        } = self;
         let metrics = Arc::new(Metrics::default());
         let (queue, writers) = ingest::start(
             store.clone(),
@@ -103,7 +129,11 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             queue,
-            auth: Arc::new(DrainAuth::new(store.clone(), config.drain_token.clone(), config.auth_cache_ttl)),
+            auth: Arc::new(DrainAuth::new(
+                store.clone(),
+                config.drain_token.clone(),
+                config.auth_cache_ttl,
+            )),
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 max_frame_bytes: config.max_frame_bytes,

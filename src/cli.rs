@@ -1,7 +1,9 @@
 //! The command line: every flag has an env fallback and a doc comment that becomes `--help`.
 //! Nothing else in logdrain reads environment variables.
 
-use crate::config::{parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig};
+use crate::config::{
+    parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,7 +42,12 @@ pub struct DbArgs {
     pub database_url: Option<String>,
 
     /// Data directory of the private cluster used when DATABASE_URL is not set.
-    #[arg(long, env = "LOGDRAIN_PG_DATA", default_value = ".logdrain/pgdata", global = true)]
+    #[arg(
+        long,
+        env = "LOGDRAIN_PG_DATA",
+        default_value = ".logdrain/pgdata",
+        global = true
+    )]
     pub pg_data: PathBuf,
 
     /// Directory holding initdb and postgres, when they are not on PATH or in /usr/lib/postgresql.
@@ -48,7 +55,12 @@ pub struct DbArgs {
     pub pg_bin: Option<PathBuf>,
 
     /// OS user the private cluster runs as when logdrain runs as root (PostgreSQL refuses root).
-    #[arg(long, env = "LOGDRAIN_PG_USER", default_value = "postgres", global = true)]
+    #[arg(
+        long,
+        env = "LOGDRAIN_PG_USER",
+        default_value = "postgres",
+        global = true
+    )]
     pub pg_user: String,
 
     /// Database connection pool size.
@@ -82,7 +94,11 @@ pub enum AppsCommand {
         /// Heroku app name.
         name: String,
         /// Public base URL of this logdrain server, used in the printed drain URL.
-        #[arg(long, env = "LOGDRAIN_PUBLIC_URL", default_value = "https://your-logdrain.herokuapp.com")]
+        #[arg(
+            long,
+            env = "LOGDRAIN_PUBLIC_URL",
+            default_value = "https://your-logdrain.herokuapp.com"
+        )]
         url: String,
     },
     /// List apps with their line counts.
@@ -95,7 +111,11 @@ pub enum AppsCommand {
         #[arg(long)]
         read: bool,
         /// Public base URL of this logdrain server, used in the printed drain URL.
-        #[arg(long, env = "LOGDRAIN_PUBLIC_URL", default_value = "https://your-logdrain.herokuapp.com")]
+        #[arg(
+            long,
+            env = "LOGDRAIN_PUBLIC_URL",
+            default_value = "https://your-logdrain.herokuapp.com"
+        )]
         url: String,
     },
     /// Delete an app and every line it stored.
@@ -195,7 +215,10 @@ impl ServeArgs {
         };
         let nonzero = |setting: &'static str, v: usize| {
             if v == 0 {
-                Err(ConfigError { setting, message: "must be greater than zero".into() })
+                Err(ConfigError {
+                    setting,
+                    message: "must be greater than zero".into(),
+                })
             } else {
                 Ok(v)
             }

@@ -111,7 +111,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "m" => Ok(secs(60)),
         "h" => Ok(secs(3600)),
         "d" => Ok(secs(86_400)),
-        _ => Err(format!("{s:?} is not a duration like 500ms, 5s, 15m, 2h or 7d")),
+        _ => Err(format!(
+            "{s:?} is not a duration like 500ms, 5s, 15m, 2h or 7d"
+        )),
     }
 }
 
@@ -131,7 +133,8 @@ pub fn parse_bytes(s: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return Err(format!("{s:?} is not a size like 4194304, 512KiB or 4MiB")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 #[cfg(test)]

@@ -50,7 +50,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn apps(store: &logdrain::store::Store, command: AppsCommand) -> anyhow::Result<()> {
     let name = |s: &str| {
-        AppName::parse(s).with_context(|| format!("{s:?} is not a Heroku app name ([a-z][a-z0-9-]{{1,62}})"))
+        AppName::parse(s)
+            .with_context(|| format!("{s:?} is not a Heroku app name ([a-z][a-z0-9-]{{1,62}})"))
     };
     match command {
         AppsCommand::Create { name: n, url } => {
@@ -58,13 +59,28 @@ async fn apps(store: &logdrain::store::Store, command: AppsCommand) -> anyhow::R
             let created = store.create_app(&app).await?;
             println!("Created app {app}. Add the drain on Heroku with:\n");
             println!("  {}\n", drains_add(&app, &created.drain_token, &url));
-            println!("Read token for the query API (shown once): {}", created.read_token);
+            println!(
+                "Read token for the query API (shown once): {}",
+                created.read_token
+            );
         }
         AppsCommand::List => {
-            println!("{:<32} {:>12} {:>10}  {:<25} CREATED", "NAME", "LINES", "DROPPED", "LAST SEEN");
+            println!(
+                "{:<32} {:>12} {:>10}  {:<25} CREATED",
+                "NAME", "LINES", "DROPPED", "LAST SEEN"
+            );
             for a in store.list_apps().await? {
-                let seen = a.last_seen_at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
-                println!("{:<32} {:>12} {:>10}  {:<25} {}", a.name, a.lines, a.dropped, seen, a.created_at.to_rfc3339());
+                let seen = a
+                    .last_seen_at
+                    .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+                println!(
+                    "{:<32} {:>12} {:>10}  {:<25} {}",
+                    a.name,
+                    a.lines,
+                    a.dropped,
+                    seen,
+                    a.created_at.to_rfc3339()
+                );
             }
         }
         AppsCommand::Rotate { name: n, read, url } => {
@@ -96,8 +112,11 @@ fn drains_add(app: &AppName, token: &str, base_url: &str) -> String {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),

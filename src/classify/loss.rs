@@ -51,11 +51,17 @@ mod tests {
         );
         assert_eq!(
             parse_loss("Error L12: 222 messages dropped since 2024-05-01T10:11:04.125756+00:00"),
-            Some(Loss { code: "L12", dropped: 222 })
+            Some(Loss {
+                code: "L12",
+                dropped: 222
+            })
         );
         assert_eq!(
             parse_loss("Error L13: 111 messages lost since 2024-05-01T10:11:05.002231+00:00"),
-            Some(Loss { code: "L13", dropped: 111 })
+            Some(Loss {
+                code: "L13",
+                dropped: 111
+            })
         );
     }
 

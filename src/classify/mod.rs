@@ -152,9 +152,8 @@ fn infer_level(kind: Kind, message: &str) -> Option<Level> {
 /// Common severity prefixes of application output (`ERROR`, `[ERROR]`, `E, [`, `FATAL`, …).
 fn app_prefix_level(message: &str) -> Option<Level> {
     let m = message.trim_start().trim_start_matches('[');
-    let starts = |p: &str| {
-        m.len() >= p.len() && m.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
-    };
+    let starts =
+        |p: &str| m.len() >= p.len() && m.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
     if starts("FATAL") || starts("CRITICAL") || m.starts_with("F, [") {
         Some(Level::Critical)
     } else if starts("ERROR") || m.starts_with("E, [") {
@@ -210,7 +209,11 @@ mod tests {
         assert_eq!(kind_of("heroku", "api", "Release v1"), Kind::Api);
         assert_eq!(kind_of("heroku", "web.1", "State changed"), Kind::System);
         assert_eq!(
-            kind_of("heroku", "web.1", "source=web.1 dyno=heroku.1.x sample#load_avg_1m=0.1"),
+            kind_of(
+                "heroku",
+                "web.1",
+                "source=web.1 dyno=heroku.1.x sample#load_avg_1m=0.1"
+            ),
             Kind::RuntimeMetric
         );
         assert_eq!(kind_of("app", "postgres.1127", "[DATABASE] x"), Kind::Addon);
@@ -222,7 +225,10 @@ mod tests {
     fn app_prefixes_set_the_level() {
         assert_eq!(app_prefix_level("ERROR boom"), Some(Level::Error));
         assert_eq!(app_prefix_level("[WARN] careful"), Some(Level::Warning));
-        assert_eq!(app_prefix_level("E, [2024-05-01] ERROR -- : x"), Some(Level::Error));
+        assert_eq!(
+            app_prefix_level("E, [2024-05-01] ERROR -- : x"),
+            Some(Level::Error)
+        );
         assert_eq!(app_prefix_level("Started GET /"), None);
     }
 }

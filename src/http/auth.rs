@@ -35,12 +35,21 @@ pub struct DrainAuth {
 impl DrainAuth {
     /// `shared_token` is the quick-start `LOGDRAIN_DRAIN_TOKEN`.
     pub fn new(store: Store, shared_token: Option<Secret>, ttl: Duration) -> DrainAuth {
-        DrainAuth { store, shared_token, ttl, cache: Mutex::new(HashMap::new()) }
+        DrainAuth {
+            store,
+            shared_token,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The app id the request may write to, or 401. A database failure is a 503, so Logplex
     /// retries instead of dropping the frame.
-    pub async fn check(&self, headers: &HeaderMap, retry_after: Duration) -> Result<i64, HttpError> {
+    pub async fn check(
+        &self,
+        headers: &HeaderMap,
+        retry_after: Duration,
+    ) -> Result<i64, HttpError> {
         let (name, password) = basic_credentials(headers).ok_or(HttpError::Unauthorized)?;
         let unavailable = |e: crate::store::StoreError| HttpError::Unavailable {
             reason: format!("auth lookup: {e}"),
@@ -53,8 +62,20 @@ impl DrainAuth {
                     return Ok(hit.id);
                 }
                 let id = self.store.ensure_app(&name).await.map_err(unavailable)?;
-                let hash = self.store.app_auth(&name).await.map_err(unavailable)?.and_then(|a| a.drain_token_hash);
-                self.remember(name, Cached { id, drain_token_hash: hash, fetched: Instant::now() });
+                let hash = self
+                    .store
+                    .app_auth(&name)
+                    .await
+                    .map_err(unavailable)?
+                    .and_then(|a| a.drain_token_hash);
+                self.remember(
+                    name,
+                    Cached {
+                        id,
+                        drain_token_hash: hash,
+                        fetched: Instant::now(),
+                    },
+                );
                 return Ok(id);
             }
         }
@@ -66,7 +87,11 @@ impl DrainAuth {
                 let Some(found) = found else {
                     return Err(HttpError::Unauthorized);
                 };
-                let c = Cached { id: found.id, drain_token_hash: found.drain_token_hash, fetched: Instant::now() };
+                let c = Cached {
+                    id: found.id,
+                    drain_token_hash: found.drain_token_hash,
+                    fetched: Instant::now(),
+                };
                 self.remember(name, c.clone());
                 c
             }
@@ -79,7 +104,10 @@ impl DrainAuth {
 
     fn cached(&self, name: &AppName) -> Option<Cached> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(name).filter(|c| c.fetched.elapsed() < self.ttl).cloned()
+        cache
+            .get(name)
+            .filter(|c| c.fetched.elapsed() < self.ttl)
+            .cloned()
     }
 
     fn remember(&self, name: AppName, entry: Cached) {
@@ -98,7 +126,9 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(AppName, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, pass) = decoded.split_once(':')?;
     Some((AppName::parse(user)?, pass.to_owned()))
@@ -111,14 +141,18 @@ mod tests {
 
     fn with_auth(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(v).expect("header"),
+        );
         h
     }
 
     #[test]
     fn basic_credentials_split_app_name_and_token() {
         // "heroku:s3cr3t-t0ken", from samples/posts/13
-        let (name, pass) = basic_credentials(&with_auth("Basic aGVyb2t1OnMzY3IzdC10MGtlbg==")).expect("parses");
+        let (name, pass) =
+            basic_credentials(&with_auth("Basic aGVyb2t1OnMzY3IzdC10MGtlbg==")).expect("parses");
         assert_eq!(name.as_str(), "heroku");
         assert_eq!(pass, "s3cr3t-t0ken");
     }

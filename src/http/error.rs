@@ -35,7 +35,10 @@ impl IntoResponse for HttpError {
         match self {
             HttpError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"logdrain\""))],
+                [(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"logdrain\""),
+                )],
                 "unauthorized\n",
             )
                 .into_response(),
@@ -44,8 +47,13 @@ impl IntoResponse for HttpError {
                 format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)\n"),
             )
                 .into_response(),
-            HttpError::BadRequest(msg) => (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response(),
-            HttpError::Unavailable { reason, retry_after } => {
+            HttpError::BadRequest(msg) => {
+                (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
+            }
+            HttpError::Unavailable {
+                reason,
+                retry_after,
+            } => {
                 tracing::warn!(%reason, "answering 503");
                 let secs = retry_after.as_secs().max(1);
                 (

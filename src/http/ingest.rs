@@ -24,8 +24,16 @@ pub async fn post_logs(
 ) -> Result<StatusCode, HttpError> {
     let result = receive(&state, query, &headers, body).await;
     match &result {
-        Ok(_) => state.queue.metrics().requests_accepted.fetch_add(1, Relaxed),
-        Err(HttpError::Unavailable { .. }) => state.queue.metrics().requests_unavailable.fetch_add(1, Relaxed),
+        Ok(_) => state
+            .queue
+            .metrics()
+            .requests_accepted
+            .fetch_add(1, Relaxed),
+        Err(HttpError::Unavailable { .. }) => state
+            .queue
+            .metrics()
+            .requests_unavailable
+            .fetch_add(1, Relaxed),
         Err(_) => 0,
     };
     result
@@ -39,7 +47,10 @@ async fn receive(
 ) -> Result<StatusCode, HttpError> {
     let limits = &state.limits;
     let retry_after = limits.retry_after;
-    let unavailable = |reason: String| HttpError::Unavailable { reason, retry_after };
+    let unavailable = |reason: String| HttpError::Unavailable {
+        reason,
+        retry_after,
+    };
 
     // 1. Who is it? Decided before the body is read.
     let app_id = state.auth.check(headers, retry_after).await?;
@@ -50,19 +61,27 @@ async fn receive(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(HttpError::PayloadTooLarge { limit: limits.max_body_bytes });
+        return Err(HttpError::PayloadTooLarge {
+            limit: limits.max_body_bytes,
+        });
     }
     let raw = axum::body::to_bytes(body, limits.max_body_bytes)
         .await
-        .map_err(|_| HttpError::PayloadTooLarge { limit: limits.max_body_bytes })?;
+        .map_err(|_| HttpError::PayloadTooLarge {
+            limit: limits.max_body_bytes,
+        })?;
     let body = decode(headers, raw, limits.max_body_bytes)?;
 
     // 3. The pure pipeline.
     let received_us = now_us();
     let processed = process_body(&body, limits.max_frame_bytes, received_us);
     let metrics = state.queue.metrics();
-    metrics.lines_received.fetch_add(processed.records.len() as u64, Relaxed);
-    metrics.parse_fallbacks.fetch_add(processed.fallbacks as u64, Relaxed);
+    metrics
+        .lines_received
+        .fetch_add(processed.records.len() as u64, Relaxed);
+    metrics
+        .parse_fallbacks
+        .fetch_add(processed.fallbacks as u64, Relaxed);
 
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
@@ -92,18 +111,25 @@ async fn receive(
     };
 
     // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
-    let ack = state.queue.submit(job).map_err(|e| unavailable(e.to_string()))?;
+    let ack = state
+        .queue
+        .submit(job)
+        .map_err(|e| unavailable(e.to_string()))?;
     match tokio::time::timeout(limits.ack_timeout, ack).await {
         Ok(Ok(Ok(_))) => Ok(StatusCode::NO_CONTENT),
         Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
         Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
-        Err(_) => Err(unavailable("commit did not finish within LOGDRAIN_ACK_TIMEOUT".into())),
+        Err(_) => Err(unavailable(
+            "commit did not finish within LOGDRAIN_ACK_TIMEOUT".into(),
+        )),
     }
 }
 
 /// The body as sent, or gunzipped when `Content-Encoding: gzip` (capped at `max` bytes).
 fn decode(headers: &HeaderMap, raw: Bytes, max: usize) -> Result<Bytes, HttpError> {
-    let encoding = header_str(headers, "content-encoding").map(str::trim).unwrap_or("identity");
+    let encoding = header_str(headers, "content-encoding")
+        .map(str::trim)
+        .unwrap_or("identity");
     if encoding.eq_ignore_ascii_case("identity") || encoding.is_empty() {
         return Ok(raw);
     }
@@ -166,8 +192,14 @@ mod tests {
         let gz = Bytes::from(enc.finish().expect("finish"));
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_ENCODING, "gzip".parse().expect("value"));
-        assert_eq!(decode(&headers, gz.clone(), 20_000).expect("decodes").len(), 10_000);
-        assert!(matches!(decode(&headers, gz, 5_000), Err(HttpError::PayloadTooLarge { .. })));
+        assert_eq!(
+            decode(&headers, gz.clone(), 20_000).expect("decodes").len(),
+            10_000
+        );
+        assert!(matches!(
+            decode(&headers, gz, 5_000),
+            Err(HttpError::PayloadTooLarge { .. })
+        ));
         assert!(matches!(
             decode(&headers, Bytes::from_static(b"not gzip"), 5_000),
             Err(HttpError::BadRequest(_))

@@ -14,7 +14,11 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let db = state.store.ping().await;
     let room = state.queue.has_room();
-    let status = if db && room { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db && room {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "database": if db { "ok" } else { "unreachable" },
         "queue": if room { "ok" } else { "full" },

@@ -39,8 +39,10 @@ impl Metrics {
                 bucket.fetch_add(1, Relaxed);
             }
         }
-        self.commit_micros_sum
-            .fetch_add(u64::try_from(commit.as_micros()).unwrap_or(u64::MAX), Relaxed);
+        self.commit_micros_sum.fetch_add(
+            u64::try_from(commit.as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
     }
 
     /// Records a batch whose transaction failed.
@@ -54,26 +56,69 @@ impl Metrics {
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
-        counter("logdrain_requests_accepted_total", "Drain requests answered 204.", self.requests_accepted.load(Relaxed));
-        counter("logdrain_requests_unavailable_total", "Drain requests answered 503.", self.requests_unavailable.load(Relaxed));
-        counter("logdrain_lines_received_total", "Lines parsed from drain requests.", self.lines_received.load(Relaxed));
-        counter("logdrain_lines_stored_total", "Lines committed to Postgres.", self.lines_stored.load(Relaxed));
-        counter("logdrain_frames_deduplicated_total", "Retried frames answered from the ledger.", self.frames_deduplicated.load(Relaxed));
-        counter("logdrain_parse_fallbacks_total", "Lines stored raw because they did not parse.", self.parse_fallbacks.load(Relaxed));
-        counter("logdrain_batches_total", "Batches committed.", self.batches.load(Relaxed));
-        counter("logdrain_batches_failed_total", "Batches whose transaction failed.", self.batches_failed.load(Relaxed));
+        counter(
+            "logdrain_requests_accepted_total",
+            "Drain requests answered 204.",
+            self.requests_accepted.load(Relaxed),
+        );
+        counter(
+            "logdrain_requests_unavailable_total",
+            "Drain requests answered 503.",
+            self.requests_unavailable.load(Relaxed),
+        );
+        counter(
+            "logdrain_lines_received_total",
+            "Lines parsed from drain requests.",
+            self.lines_received.load(Relaxed),
+        );
+        counter(
+            "logdrain_lines_stored_total",
+            "Lines committed to Postgres.",
+            self.lines_stored.load(Relaxed),
+        );
+        counter(
+            "logdrain_frames_deduplicated_total",
+            "Retried frames answered from the ledger.",
+            self.frames_deduplicated.load(Relaxed),
+        );
+        counter(
+            "logdrain_parse_fallbacks_total",
+            "Lines stored raw because they did not parse.",
+            self.parse_fallbacks.load(Relaxed),
+        );
+        counter(
+            "logdrain_batches_total",
+            "Batches committed.",
+            self.batches.load(Relaxed),
+        );
+        counter(
+            "logdrain_batches_failed_total",
+            "Batches whose transaction failed.",
+            self.batches_failed.load(Relaxed),
+        );
         let _ = writeln!(
             s,
             "# HELP logdrain_queue_depth_bytes Encoded bytes waiting for the database.\n# TYPE logdrain_queue_depth_bytes gauge\nlogdrain_queue_depth_bytes {queue_depth_bytes}"
         );
         let name = "logdrain_commit_duration_seconds";
-        let _ = writeln!(s, "# HELP {name} Time to write and commit one batch.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            s,
+            "# HELP {name} Time to write and commit one batch.\n# TYPE {name} histogram"
+        );
         for (bucket, bound) in self.commit_buckets.iter().zip(COMMIT_BUCKETS) {
-            let _ = writeln!(s, "{name}_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
         }
         let count = self.batches.load(Relaxed);
         let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(s, "{name}_sum {}", self.commit_micros_sum.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            s,
+            "{name}_sum {}",
+            self.commit_micros_sum.load(Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(s, "{name}_count {count}");
         s
     }

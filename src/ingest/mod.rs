@@ -62,7 +62,11 @@ impl IngestQueue {
         };
         let (ack, rx) = oneshot::channel();
         self.tx
-            .send(Pending { job, ack, _permit: permit })
+            .send(Pending {
+                job,
+                ack,
+                _permit: permit,
+            })
             .map_err(|_| IngestError::Closed)?;
         Ok(rx)
     }
@@ -102,8 +106,15 @@ pub struct Writers {
 }
 
 /// Starts the writers and returns the queue handlers submit to.
-pub fn start(store: Store, settings: &WriterSettings, metrics: Arc<Metrics>) -> (IngestQueue, Writers) {
-    let capacity = settings.queue_bytes.min(Semaphore::MAX_PERMITS).min(u32::MAX as usize);
+pub fn start(
+    store: Store,
+    settings: &WriterSettings,
+    metrics: Arc<Metrics>,
+) -> (IngestQueue, Writers) {
+    let capacity = settings
+        .queue_bytes
+        .min(Semaphore::MAX_PERMITS)
+        .min(u32::MAX as usize);
     let budget = Arc::new(Semaphore::new(capacity));
     let (tx, rx) = mpsc::unbounded_channel();
     let rx = Arc::new(Mutex::new(rx));
@@ -118,8 +129,20 @@ pub fn start(store: Store, settings: &WriterSettings, metrics: Arc<Metrics>) -> 
             Arc::clone(&metrics),
         ));
     }
-    let queue = IngestQueue { tx, budget: Arc::clone(&budget), capacity, metrics };
-    (queue, Writers { close, budget, tasks })
+    let queue = IngestQueue {
+        tx,
+        budget: Arc::clone(&budget),
+        capacity,
+        metrics,
+    };
+    (
+        queue,
+        Writers {
+            close,
+            budget,
+            tasks,
+        },
+    )
 }
 
 impl Writers {
@@ -187,7 +210,13 @@ async fn write(store: &Store, batch: Vec<Pending>, metrics: &Metrics) {
                 }
             }
             metrics.record_batch(rows, dupes, elapsed);
-            tracing::debug!(jobs = jobs.len(), rows, duplicates = dupes, ms = elapsed.as_millis() as u64, "batch committed");
+            tracing::debug!(
+                jobs = jobs.len(),
+                rows,
+                duplicates = dupes,
+                ms = elapsed.as_millis() as u64,
+                "batch committed"
+            );
             for ((ack, _permit), outcome) in acks.into_iter().zip(outcomes) {
                 let _ = ack.send(Ok(outcome));
             }

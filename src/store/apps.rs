@@ -99,7 +99,10 @@ impl Store {
                 .bind(name.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(id, drain_token_hash)| AppAuth { id, drain_token_hash }))
+        Ok(row.map(|(id, drain_token_hash)| AppAuth {
+            id,
+            drain_token_hash,
+        }))
     }
 
     /// Quick-start mode: the app's id, creating the app (without tokens of its own) on first use.
@@ -130,7 +133,10 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(AppError::Exists(name.to_string()));
         }
-        Ok(NewApp { drain_token, read_token })
+        Ok(NewApp {
+            drain_token,
+            read_token,
+        })
     }
 
     /// Replaces one of an app's tokens and returns the new one.
@@ -165,23 +171,30 @@ impl Store {
 
     /// Every app with its counters, by name.
     pub async fn list_apps(&self) -> Result<Vec<AppSummary>, StoreError> {
-        type Row = (String, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>, Option<i64>);
-        let rows: Vec<Row> =
-            sqlx::query_as(
-                "SELECT a.name, a.created_at, c.last_seen_at, c.lines, c.dropped \
+        type Row = (
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.name, a.created_at, c.last_seen_at, c.lines, c.dropped \
                  FROM apps a LEFT JOIN app_counters c ON c.app_id = a.id ORDER BY a.name",
-            )
-            .fetch_all(&self.pool)
-            .await?;
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
-            .map(|(name, created_at, last_seen_at, lines, dropped)| AppSummary {
-                name,
-                created_at,
-                last_seen_at,
-                lines: lines.unwrap_or(0),
-                dropped: dropped.unwrap_or(0),
-            })
+            .map(
+                |(name, created_at, last_seen_at, lines, dropped)| AppSummary {
+                    name,
+                    created_at,
+                    last_seen_at,
+                    lines: lines.unwrap_or(0),
+                    dropped: dropped.unwrap_or(0),
+                },
+            )
             .collect())
     }
 }

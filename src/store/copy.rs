@@ -122,7 +122,12 @@ mod tests {
             fields: None,
             dropped: 0,
         };
-        let ctx = RowContext { app_id: 7, received_us: PG_EPOCH_OFFSET_US, tags: None, frame_id: None };
+        let ctx = RowContext {
+            app_id: 7,
+            received_us: PG_EPOCH_OFFSET_US,
+            tags: None,
+            frame_id: None,
+        };
         let mut out = Vec::new();
         encode_rows(&mut out, &ctx, &[rec]);
         assert_eq!(&out[..2], &13i16.to_be_bytes());

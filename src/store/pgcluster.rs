@@ -1037,7 +1037,10 @@ mod tests {
         assert_eq!(first.socket_dir(), second.socket_dir());
 
         second.shutdown().unwrap();
-        assert!(accepts(&first), "the attached cluster leaves the server to its owner");
+        assert!(
+            accepts(&first),
+            "the attached cluster leaves the server to its owner"
+        );
         assert!(first.data_dir().join("PG_VERSION").exists());
         first.shutdown().unwrap();
         assert!(!accepts(&first));
