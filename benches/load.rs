@@ -146,7 +146,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             "--connections" => o.connections = value(&flag, next())?,
             "--rate" => o.rate = Some(value(&flag, next())?),
             "--server-pid" => o.server_pid = Some(value(&flag, next())?),
-            "--copy-file" => o.copy_file = Some(PathBuf::from(next().ok_or("--copy-file needs a value")?)),
+            "--copy-file" => {
+                o.copy_file = Some(PathBuf::from(next().ok_or("--copy-file needs a value")?))
+            }
             "--copy-app-id" => o.copy_app_id = value(&flag, next())?,
             "--seed" => o.seed = value(&flag, next())?,
             "--print-copy-columns" => o.print_copy_columns = true,
@@ -266,7 +268,9 @@ async fn worker(shared: Arc<Shared>) -> WorkerReport {
     let url = format!("{}/logs", shared.options.url);
     loop {
         let i = shared.next.fetch_add(1, Relaxed);
-        let Some(post) = shared.posts.get(i) else { break };
+        let Some(post) = shared.posts.get(i) else {
+            break;
+        };
         if let Some(s) = shared.schedule {
             tokio::time::sleep_until(s.start + s.interval.mul_f64(i as f64)).await;
         }
@@ -293,7 +297,10 @@ async fn deliver(
             .header("Content-Type", "application/logplex-1")
             .header("Logplex-Msg-Count", post.lines)
             .header("Logplex-Frame-Id", &post.frame_id)
-            .header("Logplex-Drain-Token", "d.8a0f3c52-5bd1-4b5e-9c1e-0d2f6a7b9e41")
+            .header(
+                "Logplex-Drain-Token",
+                "d.8a0f3c52-5bd1-4b5e-9c1e-0d2f6a7b9e41",
+            )
             .header("User-Agent", "Logplex/v123")
             .body(post.body.clone())
             .send()
@@ -316,7 +323,9 @@ async fn deliver(
                 let _ = r.bytes().await;
                 if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
                     c.unavailable.fetch_add(1, Relaxed);
-                } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || status.is_server_error()
+                {
                     c.other_retryable.fetch_add(1, Relaxed);
                 } else {
                     note_error(report, format!("HTTP {status}"));
@@ -326,7 +335,11 @@ async fn deliver(
             }
             Err(e) => {
                 c.other_retryable.fetch_add(1, Relaxed);
-                let kind = if e.is_timeout() { "timeout" } else { "transport error" };
+                let kind = if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "transport error"
+                };
                 note_error(report, format!("{kind}: {e}"));
                 DEFAULT_RETRY_WAIT
             }
@@ -380,7 +393,12 @@ impl MemorySampler {
 fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    line[field.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// User plus system CPU time of a process so far, in seconds.
@@ -482,7 +500,10 @@ fn main() {
         println!("{LINE_COLUMNS}");
         return;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("load: starting the runtime: {e}");
@@ -499,7 +520,10 @@ async fn run(o: Options) -> Result<(), String> {
     if let Err(e) = ready(&o.url).await {
         if o.defaults_only {
             // A plain `cargo bench` runs every bench; this one needs a server.
-            println!("load: skipped, no server at {} ({e}); see benches/ingest_ratio.sh", o.url);
+            println!(
+                "load: skipped, no server at {} ({e}); see benches/ingest_ratio.sh",
+                o.url
+            );
             return Ok(());
         }
         return Err(format!("server at {} is not ready: {e}", o.url));
@@ -521,7 +545,9 @@ async fn run(o: Options) -> Result<(), String> {
         o.connections,
         o.url,
         o.app,
-        o.rate.map_or("as fast as it answers".into(), |r| format!("paced at {r:.0} lines/s"))
+        o.rate.map_or("as fast as it answers".into(), |r| format!(
+            "paced at {r:.0} lines/s"
+        ))
     );
 
     let schedule = o.rate.map(|r| Schedule {
@@ -571,11 +597,17 @@ async fn run(o: Options) -> Result<(), String> {
     let server_cpu = cpu_before.zip(cpu_after).map(|(a, b)| b - a);
     let mb = |kb: u64| kb as f64 / 1024.0;
 
-    println!("load: sent          {} lines in {} posts", o.lines, shared.posts.len());
+    println!(
+        "load: sent          {} lines in {} posts",
+        o.lines,
+        shared.posts.len()
+    );
     println!("load: acknowledged  {acked} lines (204)");
     println!("load: elapsed       {elapsed:.2} s");
     println!("load: throughput    {lines_per_s:.0} lines/s acknowledged");
-    println!("load: latency       p50 {p50:.1} ms  p90 {p90:.1} ms  p99 {p99:.1} ms  max {max:.1} ms");
+    println!(
+        "load: latency       p50 {p50:.1} ms  p90 {p90:.1} ms  p99 {p99:.1} ms  max {max:.1} ms"
+    );
     println!(
         "load: retries       {} × 503, {} other (429/5xx/timeout/transport); {} frames ({} lines) failed",
         c.unavailable.load(Relaxed),
@@ -584,7 +616,11 @@ async fn run(o: Options) -> Result<(), String> {
         c.failed_lines.load(Relaxed)
     );
     if let (Some(peak), Some(hwm)) = (peak_rss_kb, hwm_kb) {
-        println!("load: server memory peak VmRSS {:.1} MB (sampled), VmHWM {:.1} MB", mb(peak), mb(hwm));
+        println!(
+            "load: server memory peak VmRSS {:.1} MB (sampled), VmHWM {:.1} MB",
+            mb(peak),
+            mb(hwm)
+        );
     }
     if let Some(cpu) = server_cpu {
         println!(
