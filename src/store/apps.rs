@@ -157,15 +157,22 @@ impl Store {
         Ok(token)
     }
 
-    /// Deletes an app and every line it stored.
+    /// Deletes an app and every line it stored, in one transaction. (`lines` has no foreign
+    /// key to `apps`, for ingest speed, so its rows are removed here explicitly.)
     pub async fn delete_app(&self, name: &AppName) -> Result<(), AppError> {
-        let done = sqlx::query("DELETE FROM apps WHERE name = $1")
+        let mut tx = self.pool.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar("DELETE FROM apps WHERE name = $1 RETURNING id")
             .bind(name.as_str())
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
+        let Some(id) = id else {
             return Err(AppError::NotFound(name.to_string()));
-        }
+        };
+        sqlx::query("DELETE FROM lines WHERE app_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
