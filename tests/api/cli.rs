@@ -90,10 +90,7 @@ async fn rotate_replaces_the_drain_token_and_delete_removes_the_app_and_its_line
 
     let (ok, _, err) = logdrain(&app.db_url, &["apps", "delete", "acme-shop"]);
     assert!(ok, "{err}");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(n, 0);
     assert_eq!(
         post_sample(&app, post, &basic("acme-shop", &new))
@@ -166,9 +163,6 @@ async fn sigterm_stops_the_server_cleanly_after_answering_what_it_accepted() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "exit status {exit:?}");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(n as usize, post.expected_count);
 }

@@ -155,6 +155,14 @@ impl TestApp {
         }
     }
 
+    /// Lines stored, all apps.
+    pub async fn line_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM lines")
+            .fetch_one(self.store.pool())
+            .await
+            .expect("count lines")
+    }
+
     /// Creates an app whose drain token is `token` (stored hashed, as `apps create` does).
     pub async fn app_with_token(&self, name: &str, token: &str) -> i64 {
         sqlx::query_scalar("INSERT INTO apps (name, drain_token_hash) VALUES ($1, $2) RETURNING id")

@@ -47,10 +47,7 @@ async fn every_sample_post_is_answered_204_and_stored_byte_exact() {
             );
         }
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let count = app.line_count().await;
     assert_eq!(
         count as usize, total,
         "the retried frame must be stored once"
@@ -219,10 +216,7 @@ async fn wrong_or_missing_credentials_get_401_with_a_basic_challenge() {
             Some("Basic realm=\"logdrain\"")
         );
     }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(n, 0);
 }
 
@@ -257,10 +251,7 @@ async fn bodies_over_the_limit_get_413_and_store_nothing() {
     let big = posts.iter().find(|p| p.name.starts_with("15")).expect("15");
     let res = post_sample(&app, big, &basic("heroku", TOKEN)).await;
     assert_eq!(res.status(), 413);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(n, 0);
 }
 

@@ -67,10 +67,7 @@ async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
         204,
         "a late retry of the first frame"
     );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(n as usize, first.expected_count + second.expected_count);
     app.stop().await.expect("stop");
     drop(cluster);
@@ -173,10 +170,7 @@ async fn a_stalled_database_fills_the_queue_gets_503s_and_retries_store_each_fra
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(remaining.is_empty(), "frames never accepted: {remaining:?}");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
-        .fetch_one(app.store.pool())
-        .await
-        .expect("count");
+    let n = app.line_count().await;
     assert_eq!(
         n as usize,
         12 * post.expected_count,
