@@ -23,19 +23,16 @@ pub async fn post_logs(
     body: Body,
 ) -> Result<StatusCode, HttpError> {
     let result = receive(&state, query, &headers, body).await;
+    let metrics = state.queue.metrics();
     match &result {
-        Ok(_) => state
-            .queue
-            .metrics()
-            .requests_accepted
-            .fetch_add(1, Relaxed),
-        Err(HttpError::Unavailable { .. }) => state
-            .queue
-            .metrics()
-            .requests_unavailable
-            .fetch_add(1, Relaxed),
-        Err(_) => 0,
-    };
+        Ok(_) => {
+            metrics.requests_accepted.fetch_add(1, Relaxed);
+        }
+        Err(HttpError::Unavailable { .. }) => {
+            metrics.requests_unavailable.fetch_add(1, Relaxed);
+        }
+        Err(_) => {}
+    }
     result
 }
 
