@@ -155,6 +155,17 @@ impl TestApp {
         }
     }
 
+    /// The status `GET /readyz` answers right now.
+    pub async fn readyz_status(&self) -> u16 {
+        let res = self
+            .client
+            .get(self.url("/readyz"))
+            .send()
+            .await
+            .expect("readyz");
+        res.status().as_u16()
+    }
+
     /// Lines stored, all apps.
     pub async fn line_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM lines")

@@ -37,13 +37,7 @@ async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
         started.elapsed() < Duration::from_secs(5),
         "answered within Logplex's 5 s"
     );
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 503);
+    assert_eq!(app.readyz_status().await, 503);
 
     let cluster = tokio::task::spawn_blocking(move || {
         cluster.start_server().expect("start");
@@ -133,13 +127,7 @@ async fn a_stalled_database_fills_the_queue_gets_503s_and_retries_store_each_fra
         started.elapsed() < Duration::from_secs(5),
         "every answer came within Logplex's 5 s"
     );
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(ready.status(), 503, "the queue is full");
+    assert_eq!(app.readyz_status().await, 503, "the queue is full");
 
     // The database recovers; Logplex retries every frame with the same Frame-Id.
     sqlx::query("COMMIT")
