@@ -51,7 +51,7 @@ const UNNEST_INSERT: &str = "INSERT INTO lines (app_id, ts, received_at, pri, so
 
 /// One body's lines and what they share.
 struct Body {
-    records: Vec<LogRecord>,
+    records: Vec<LogRecord<'static>>,
     received_us: i64,
     frame_id: String,
 }
@@ -100,7 +100,11 @@ fn batches(app_id: i64) -> Vec<Batch> {
             corpus.body(LINES_PER_BODY, &mut raw);
             let received_us = now_us + i as i64 * 1_000;
             Body {
-                records: process_body(&raw, MAX_FRAME_BYTES, received_us).records,
+                records: process_body(&raw, MAX_FRAME_BYTES, received_us)
+                    .records
+                    .into_iter()
+                    .map(LogRecord::into_owned)
+                    .collect(),
                 received_us,
                 frame_id: format!("{:032X}", i),
             }
@@ -129,14 +133,14 @@ fn batches(app_id: i64) -> Vec<Batch> {
                     c.ts.push(micros_to_utc(r.ts_us));
                     c.received_at.push(micros_to_utc(body.received_us));
                     c.pri.push(r.pri.map(i16::from));
-                    c.source.push(r.source.clone());
-                    c.dyno.push(r.dyno.clone());
+                    c.source.push(r.source.to_string());
+                    c.dyno.push(r.dyno.to_string());
                     c.kind.push(r.kind.as_str());
                     c.level.push(r.level.severity());
-                    c.message.push(r.message.clone());
-                    c.raw.push(r.raw.clone());
+                    c.message.push(r.message.to_string());
+                    c.raw.push(r.raw.to_vec());
                     c.tags.push(None);
-                    c.fields.push(r.fields.clone().map(Value::Object));
+                    c.fields.push(Some(Value::Object(r.api_fields())));
                     c.frame_id.push(body.frame_id.clone());
                 }
             }

@@ -1,73 +1,189 @@
-//! PURE: syslog message → [`LogRecord`]. Decides the line's kind from (APP-NAME, PROCID) and
-//! the message, infers a level, and extracts the few fields the ingest path itself needs
-//! (Logplex loss reports). No I/O: the caller counts and logs.
+//! PURE: syslog message → [`LogRecord`]: the line's kind from (APP-NAME, PROCID) and the
+//! message, its level, and its typed fields. No I/O and no allocation for the common router
+//! and app lines beyond the fields' own vector: records borrow from the request body.
 //!
-//! [`process_body`] is the whole pure pipeline (frame → parse → classify) that the HTTP
-//! handler, the benches and the fuzz target all call.
+//! One file per line family: [`router`], [`api`], [`system`] (dyno manager, Logplex and
+//! log-shuttle, with [`loss`] for L10/L12/L13), [`metrics`] (runtime and add-on `sample#`
+//! lines), [`postgres`] (Postgres server logs) and [`app`] (everything else). [`logfmt`] and
+//! [`text`] are shared by all of them.
+//!
+//! [`process_body`] is the whole pure pipeline (frame → parse → reassemble split lines →
+//! classify) that the HTTP handler, the benches and the fuzz targets all call.
 
+pub mod api;
+pub mod app;
+pub mod logfmt;
 mod loss;
+pub mod metrics;
+pub mod postgres;
+pub mod router;
+pub mod system;
+pub mod text;
 
 use crate::logplex::{self, Frame, SyslogMessage};
-use crate::record::{Kind, Level, LogRecord};
-use serde_json::{Map, Value};
+use crate::record::{Columns, Fields, Kind, Level, LogRecord};
+use std::borrow::Cow;
 
 pub use loss::{parse_loss, Loss};
 
+/// Log-shuttle splits application lines longer than this many bytes into chunks of exactly
+/// this size; only the last chunk ends with LF (PROTOCOL.md §2.3, §6).
+pub const SPLIT_CHUNK_BYTES: usize = 10_000;
+
 /// What one body turned into.
 #[derive(Debug, Default)]
-pub struct Processed {
+pub struct Processed<'a> {
     /// Every line to store, in body order: parsed messages and raw fallbacks alike.
-    pub records: Vec<LogRecord>,
+    pub records: Vec<LogRecord<'a>>,
     /// Lines that did not parse as syslog (or could not be framed) and are stored raw.
     pub fallbacks: usize,
+    /// Messages (frames) in the body: what `Logplex-Msg-Count` counts. More than
+    /// `records.len()` when split chunks were joined.
+    pub messages: usize,
 }
 
-/// Splits, parses and classifies a whole `application/logplex-1` body. Nothing is dropped:
-/// a frame that does not parse becomes a raw `app` line stamped with `received_us`.
-pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processed {
+/// What a family parser found in one message.
+#[derive(Debug, Default)]
+pub struct Extract<'t> {
+    /// The level the line states, if it states one.
+    pub level: Option<Level>,
+    /// Typed fields.
+    pub columns: Columns<'t>,
+    /// Other fields.
+    pub fields: Fields<'t>,
+    /// Messages reported lost (L10/L12/L13).
+    pub dropped: u64,
+}
+
+impl Extract<'_> {
+    /// Detaches the extract from the text it borrows.
+    fn into_owned(self) -> Extract<'static> {
+        Extract {
+            level: self.level,
+            columns: self.columns.into_owned(),
+            fields: self.fields.into_owned(),
+            dropped: self.dropped,
+        }
+    }
+}
+
+/// Splits, parses, reassembles and classifies a whole `application/logplex-1` body. Nothing is
+/// dropped: a frame that does not parse becomes a raw `app` line stamped with `received_us`.
+///
+/// Consecutive messages of one source with the same PRI and timestamp, where each but the
+/// last has exactly [`SPLIT_CHUNK_BYTES`] of MSG and no LF, are the chunks of one long line
+/// and are stored as one record (`parts` > 1). A chunk whose continuation is not in this body
+/// is stored with `continued` set.
+pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processed<'_> {
     let mut out = Processed::default();
+    let mut group: Vec<(SyslogMessage<'_>, &[u8])> = Vec::new();
     for frame in logplex::frames(body, max_frame) {
+        out.messages += 1;
         let bytes = match frame {
             Frame::Message(bytes) => bytes,
             Frame::Invalid { bytes, .. } => {
+                flush_group(&mut group, &mut out, received_us);
                 out.fallbacks += 1;
                 out.records.push(raw_line(bytes, received_us));
                 continue;
             }
         };
-        match logplex::parse(bytes) {
-            Ok(msg) => out.records.push(classify(&msg, bytes, received_us)),
-            Err(_) => {
-                out.fallbacks += 1;
-                out.records.push(raw_line(bytes, received_us));
+        let Ok(msg) = logplex::parse(bytes) else {
+            flush_group(&mut group, &mut out, received_us);
+            out.fallbacks += 1;
+            out.records.push(raw_line(bytes, received_us));
+            continue;
+        };
+        if let Some((first, _)) = group.first() {
+            if continues(first, &msg) {
+                let more = is_chunk(&msg);
+                group.push((msg, bytes));
+                if !more {
+                    flush_group(&mut group, &mut out, received_us);
+                }
+                continue;
             }
+            flush_group(&mut group, &mut out, received_us);
+        }
+        if is_chunk(&msg) {
+            group.push((msg, bytes));
+        } else {
+            out.records.push(classify(&msg, bytes, received_us));
         }
     }
+    flush_group(&mut group, &mut out, received_us);
     out
 }
 
-/// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from.
-pub fn classify(msg: &SyslogMessage<'_>, raw: &[u8], received_us: i64) -> LogRecord {
-    let source = String::from_utf8_lossy(msg.app_name).into_owned();
-    let dyno = String::from_utf8_lossy(msg.procid).into_owned();
-    let message = display_text(msg.msg);
-    let kind = kind_of(&source, &dyno, &message);
-    let mut level = Level::from_severity(msg.severity());
-    let mut fields = None;
-    let mut dropped = 0;
+/// A message that may be a non-final chunk of a split line.
+fn is_chunk(msg: &SyslogMessage<'_>) -> bool {
+    msg.msg.len() == SPLIT_CHUNK_BYTES && !msg.trailing_lf
+}
 
-    if let Some(loss) = parse_loss(&message) {
-        dropped = loss.dropped;
-        let mut map = Map::new();
-        map.insert("event".into(), Value::from("dropped"));
-        map.insert("code".into(), Value::from(loss.code));
-        map.insert("dropped".into(), Value::from(loss.dropped));
-        fields = Some(map);
-        level = Level::Error;
-    } else if let Some(inferred) = infer_level(kind, &message) {
-        level = inferred;
+/// Whether `next` continues the split line that `first` starts.
+fn continues(first: &SyslogMessage<'_>, next: &SyslogMessage<'_>) -> bool {
+    next.pri == first.pri
+        && next.timestamp_raw == first.timestamp_raw
+        && next.procid == first.procid
+        && next.app_name == first.app_name
+}
+
+/// Emits the pending chunks as one record: reassembled when there are several, marked
+/// `continued` when the last one still waits for its continuation.
+fn flush_group<'a>(
+    group: &mut Vec<(SyslogMessage<'a>, &'a [u8])>,
+    out: &mut Processed<'a>,
+    received_us: i64,
+) {
+    let continued = group.last().is_some_and(|(msg, _)| is_chunk(msg));
+    match group.len() {
+        0 => return,
+        1 => {
+            let (msg, raw) = &group[0];
+            let mut record = classify(msg, raw, received_us);
+            record.continued = continued;
+            out.records.push(record);
+        }
+        parts => {
+            let (first, first_raw) = &group[0];
+            let header_len = first_raw.len() - first.msg.len();
+            let mut raw = Vec::with_capacity(parts * (SPLIT_CHUNK_BYTES + 1) + header_len);
+            raw.extend_from_slice(&first_raw[..header_len]);
+            for (msg, _) in group.iter() {
+                raw.extend_from_slice(msg.msg);
+            }
+            if group.last().is_some_and(|(msg, _)| msg.trailing_lf) {
+                raw.push(b'\n');
+            }
+            let mut record = match logplex::parse(&raw) {
+                Ok(msg) => classify(&msg, &raw, received_us).into_owned(),
+                Err(_) => raw_line(&raw, received_us).into_owned(),
+            };
+            record.raw = Cow::Owned(raw);
+            record.parts = u16::try_from(parts).unwrap_or(u16::MAX);
+            record.continued = continued;
+            out.records.push(record);
+        }
     }
+    group.clear();
+}
 
+/// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from.
+pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) -> LogRecord<'a> {
+    let source = String::from_utf8_lossy(msg.app_name);
+    let dyno = String::from_utf8_lossy(msg.procid);
+    let message = text::clean(msg.msg);
+    let kind = kind_of(&source, &dyno, &message);
+    let extract = match &message {
+        Cow::Borrowed(text) => extract(kind, &dyno, text),
+        Cow::Owned(text) => extract(kind, &dyno, text).into_owned(),
+    };
+    // Heroku sends nearly everything at one severity, so PRI only speaks when it says error
+    // or worse and the message itself says nothing.
+    let level = extract.level.unwrap_or(match msg.severity() {
+        s @ 0..=3 => Level::from_severity(s),
+        _ => Level::Info,
+    });
     LogRecord {
         ts_us: msg.timestamp.unwrap_or(received_us),
         pri: Some(msg.pri),
@@ -76,159 +192,103 @@ pub fn classify(msg: &SyslogMessage<'_>, raw: &[u8], received_us: i64) -> LogRec
         kind,
         level,
         message,
-        raw: raw.to_vec(),
-        fields,
-        dropped,
+        raw: Cow::Borrowed(raw),
+        columns: extract.columns,
+        fields: extract.fields,
+        dropped: extract.dropped,
+        parts: 1,
+        continued: false,
+    }
+}
+
+/// Runs the family parser of `kind` over the message text.
+fn extract<'t>(kind: Kind, dyno: &str, text: &'t str) -> Extract<'t> {
+    match kind {
+        Kind::Router => router::extract(text),
+        Kind::Api => api::extract(text),
+        Kind::System => system::extract(text),
+        Kind::RuntimeMetric => metrics::extract(text, metrics::Origin::Runtime),
+        Kind::Addon if dyno.starts_with("postgres.") => postgres::extract(text),
+        Kind::Addon => metrics::extract(text, metrics::Origin::Addon),
+        Kind::App => app::extract(text),
     }
 }
 
 /// A line that could not be framed or parsed: stored whole, as an `app` line with the receive
-/// time, so that nothing is ever lost.
-pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord {
+/// time, so that nothing is ever lost. Its text still gets the application parsers.
+pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
     let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let message = text::clean(text);
+    let extract = match &message {
+        Cow::Borrowed(text) => app::extract(text),
+        Cow::Owned(text) => app::extract(text).into_owned(),
+    };
     LogRecord {
         ts_us: received_us,
         pri: None,
-        source: String::new(),
-        dyno: String::new(),
+        source: Cow::Borrowed(""),
+        dyno: Cow::Borrowed(""),
         kind: Kind::App,
-        level: Level::Info,
-        message: display_text(text),
-        raw: bytes.to_vec(),
-        fields: None,
+        level: extract.level.unwrap_or(Level::Info),
+        message,
+        raw: Cow::Borrowed(bytes),
+        columns: extract.columns,
+        fields: extract.fields,
         dropped: 0,
-    }
-}
-
-/// MSG as searchable text: UTF-8 with replacement characters, and NUL (which Postgres text
-/// cannot hold) replaced by U+FFFD. The exact bytes stay in `raw`.
-fn display_text(msg: &[u8]) -> String {
-    let text = String::from_utf8_lossy(msg);
-    if text.contains('\0') {
-        text.replace('\0', "\u{FFFD}")
-    } else {
-        text.into_owned()
+        parts: 1,
+        continued: false,
     }
 }
 
 /// The line family from (APP-NAME, PROCID) and the message (PROTOCOL.md §0 item 12).
-fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
+pub fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
     match (source, dyno) {
         ("heroku", "router") => Kind::Router,
         (_, "api") => Kind::Api,
         ("heroku", "logplex") | ("app", "log-shuttle") => Kind::System,
         ("app", "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer") => Kind::Addon,
         ("app", d) if d.starts_with("postgres.") => Kind::Addon,
-        ("heroku", _) if message.starts_with("source=") && message.contains(" sample#") => {
-            Kind::RuntimeMetric
-        }
+        ("heroku", _) if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
         ("heroku", _) => Kind::System,
         _ => Kind::App,
     }
 }
 
-/// The level a line states about itself, when it states one.
-fn infer_level(kind: Kind, message: &str) -> Option<Level> {
-    match kind {
-        Kind::Router => {
-            if message.contains("at=error") {
-                Some(Level::Error)
-            } else if message.contains("at=warning") {
-                Some(Level::Warning)
-            } else {
-                Some(Level::Info)
-            }
-        }
-        Kind::System if message.starts_with("Error R15") => Some(Level::Critical),
-        Kind::System if message.starts_with("Error ") => Some(Level::Error),
-        Kind::System if message.starts_with("State changed from up to crashed") => {
-            Some(Level::Error)
-        }
-        Kind::App => app_prefix_level(message),
-        _ => None,
-    }
+/// `Error H12 (Request timeout) -> detail`, the shape of every Heroku error line
+/// (PROTOCOL.md §5.1): the code, the description in parentheses and the text after `->`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode<'t> {
+    /// `H12`, `R14`, `L10`.
+    pub code: &'t str,
+    /// The words in parentheses.
+    pub desc: Option<&'t str>,
+    /// What follows ` -> `.
+    pub detail: Option<&'t str>,
 }
 
-/// Common severity prefixes of application output (`ERROR`, `[ERROR]`, `E, [`, `FATAL`, …).
-fn app_prefix_level(message: &str) -> Option<Level> {
-    let m = message.trim_start().trim_start_matches('[');
-    let starts =
-        |p: &str| m.len() >= p.len() && m.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
-    if starts("FATAL") || starts("CRITICAL") || m.starts_with("F, [") {
-        Some(Level::Critical)
-    } else if starts("ERROR") || m.starts_with("E, [") {
-        Some(Level::Error)
-    } else if starts("WARN") || m.starts_with("W, [") {
-        Some(Level::Warning)
-    } else if starts("DEBUG") || m.starts_with("D, [") {
-        Some(Level::Debug)
-    } else {
-        None
+/// Reads `Error <H|R|L><2 digits>[ (desc)][ -> detail]`.
+pub fn error_code(text: &str) -> Option<ErrorCode<'_>> {
+    let rest = text.strip_prefix("Error ")?;
+    let b = rest.as_bytes();
+    if b.len() < 3
+        || !matches!(b[0], b'H' | b'R' | b'L')
+        || !b[1].is_ascii_digit()
+        || !b[2].is_ascii_digit()
+        || b.get(3).is_some_and(|c| c.is_ascii_alphanumeric())
+    {
+        return None;
     }
+    let (code, mut rest) = rest.split_at(3);
+    let mut desc = None;
+    if let Some(inner) = rest.strip_prefix(" (") {
+        if let Some(end) = inner.find(')') {
+            desc = Some(&inner[..end]);
+            rest = &inner[end + 1..];
+        }
+    }
+    let detail = rest.strip_prefix(" -> ");
+    Some(ErrorCode { code, desc, detail })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn router_lines_are_router_kind_and_errors_are_error_level() {
-        let raw = b"<158>1 2024-05-01T10:00:00.118264+00:00 host heroku router - at=error code=H12 desc=\"Request timeout\" method=GET path=\"/\" status=503\n";
-        let p = process_body(format!("{} ", raw.len()).as_bytes(), 1 << 20, 0);
-        assert!(p.records.len() <= 1);
-        let msg = logplex::parse(raw).expect("parses");
-        let rec = classify(&msg, raw, 0);
-        assert_eq!(rec.kind, Kind::Router);
-        assert_eq!(rec.level, Level::Error);
-        assert_eq!(rec.raw, raw.to_vec());
-        assert!(!rec.message.ends_with('\n'));
-    }
-
-    #[test]
-    fn unparsable_frames_are_kept_raw_with_the_receive_time() {
-        let body = b"11 hello world";
-        let p = process_body(body, 1 << 20, 42);
-        assert_eq!(p.records.len(), 1);
-        assert_eq!(p.fallbacks, 1);
-        assert_eq!(p.records[0].raw, b"hello world".to_vec());
-        assert_eq!(p.records[0].ts_us, 42);
-        assert_eq!(p.records[0].kind, Kind::App);
-    }
-
-    #[test]
-    fn nul_bytes_are_replaced_in_text_but_kept_in_raw() {
-        let rec = raw_line(b"a\0b", 0);
-        assert_eq!(rec.message, "a\u{FFFD}b");
-        assert_eq!(rec.raw, b"a\0b".to_vec());
-    }
-
-    #[test]
-    fn kinds_follow_app_name_and_procid() {
-        assert_eq!(kind_of("app", "web.1", "hi"), Kind::App);
-        assert_eq!(kind_of("app", "api", "Release v1"), Kind::Api);
-        assert_eq!(kind_of("heroku", "api", "Release v1"), Kind::Api);
-        assert_eq!(kind_of("heroku", "web.1", "State changed"), Kind::System);
-        assert_eq!(
-            kind_of(
-                "heroku",
-                "web.1",
-                "source=web.1 dyno=heroku.1.x sample#load_avg_1m=0.1"
-            ),
-            Kind::RuntimeMetric
-        );
-        assert_eq!(kind_of("app", "postgres.1127", "[DATABASE] x"), Kind::Addon);
-        assert_eq!(kind_of("app", "heroku-redis", "source=REDIS"), Kind::Addon);
-        assert_eq!(kind_of("heroku", "logplex", "Error L10"), Kind::System);
-    }
-
-    #[test]
-    fn app_prefixes_set_the_level() {
-        assert_eq!(app_prefix_level("ERROR boom"), Some(Level::Error));
-        assert_eq!(app_prefix_level("[WARN] careful"), Some(Level::Warning));
-        assert_eq!(
-            app_prefix_level("E, [2024-05-01] ERROR -- : x"),
-            Some(Level::Error)
-        );
-        assert_eq!(app_prefix_level("Started GET /"), None);
-    }
-}
+mod tests;

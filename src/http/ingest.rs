@@ -75,14 +75,14 @@ async fn receive(
     let metrics = state.queue.metrics();
     metrics
         .lines_received
-        .fetch_add(processed.records.len() as u64, Relaxed);
+        .fetch_add(processed.messages as u64, Relaxed);
     metrics
         .parse_fallbacks
         .fetch_add(processed.fallbacks as u64, Relaxed);
 
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
-    let parsed = processed.records.len() as i64;
+    let parsed = processed.messages as i64;
     let msg_count_mismatch = msg_count.filter(|&n| n != parsed).map(|n| n - parsed);
     if processed.records.is_empty() && msg_count_mismatch.is_none() {
         return Ok(StatusCode::NO_CONTENT);

@@ -5,13 +5,15 @@
 //! `INSERT … SELECT FROM UNNEST(…)` with the same rows (benches/store_write.rs): binary COPY
 //! is the faster of the two, so the write path uses it.
 
-use crate::record::LogRecord;
+use crate::record::{write_fields_json, Fields, LogRecord};
 
 /// Columns in the order [`encode_rows`] writes them; the writer's COPY statement uses this.
 pub const LINE_COLUMNS: &str =
-    "app_id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields, frame_id";
+    "app_id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields, \
+     frame_id, status, service_ms, connect_ms, bytes, method, path, host, router_dyno, request_id, \
+     code, parts, continued";
 
-const FIELDS_PER_ROW: i16 = 13;
+const FIELDS_PER_ROW: i16 = 25;
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
@@ -35,17 +37,13 @@ pub struct RowContext<'a> {
 }
 
 /// Appends one binary COPY tuple per record to `out`.
-pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord]) {
-    let mut fields_json = Vec::new();
+pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord<'_>]) {
     for rec in records {
         out.extend_from_slice(&FIELDS_PER_ROW.to_be_bytes());
         put_i64(out, ctx.app_id);
         put_i64(out, rec.ts_us - PG_EPOCH_OFFSET_US);
         put_i64(out, ctx.received_us - PG_EPOCH_OFFSET_US);
-        match rec.pri {
-            Some(pri) => put_i16(out, i16::from(pri)),
-            None => put_null(out),
-        }
+        put_opt(out, rec.pri.map(i16::from), put_i16);
         put_bytes(out, rec.source.as_bytes());
         put_bytes(out, rec.dyno.as_bytes());
         put_bytes(out, rec.kind.as_str().as_bytes());
@@ -56,23 +54,61 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
             Some(tags) => put_jsonb(out, tags.as_bytes()),
             None => put_null(out),
         }
-        match &rec.fields {
-            Some(map) => {
-                fields_json.clear();
-                // Serialising a map of JSON values into a Vec cannot fail.
-                if serde_json::to_writer(&mut fields_json, map).is_ok() {
-                    put_jsonb(out, &fields_json);
-                } else {
-                    put_null(out);
-                }
-            }
-            None => put_null(out),
-        }
-        match ctx.frame_id {
-            Some(id) => put_bytes(out, id.as_bytes()),
-            None => put_null(out),
-        }
+        put_fields(out, &rec.fields);
+        put_opt(out, ctx.frame_id, put_str);
+        let c = &rec.columns;
+        put_opt(out, c.status, put_i16);
+        put_opt(out, c.service_ms, put_i32);
+        put_opt(out, c.connect_ms, put_i32);
+        put_opt(out, c.bytes, put_i64);
+        put_opt(out, c.method.as_deref(), put_str);
+        put_opt(out, c.path.as_deref(), put_str);
+        put_opt(out, c.host.as_deref(), put_str);
+        put_opt(out, c.router_dyno.as_deref(), put_str);
+        put_opt(out, c.request_id.as_deref(), put_str);
+        put_opt(out, c.code.as_deref(), put_str);
+        put_opt(
+            out,
+            (rec.parts > 1).then(|| i16::try_from(rec.parts).unwrap_or(i16::MAX)),
+            put_i16,
+        );
+        put_opt(out, rec.continued.then_some(true), put_bool);
     }
+}
+
+/// The `fields` jsonb value, written in place (length patched afterwards), or NULL.
+fn put_fields(out: &mut Vec<u8>, fields: &Fields<'_>) {
+    let at = out.len();
+    out.extend_from_slice(&0i32.to_be_bytes());
+    out.push(1); // jsonb binary format version
+    if write_fields_json(fields, out) {
+        let len = i32::try_from(out.len() - at - 4).unwrap_or(i32::MAX);
+        out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    } else {
+        out.truncate(at);
+        put_null(out);
+    }
+}
+
+fn put_opt<T>(out: &mut Vec<u8>, value: Option<T>, put: fn(&mut Vec<u8>, T)) {
+    match value {
+        Some(v) => put(out, v),
+        None => put_null(out),
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, v: &str) {
+    put_bytes(out, v.as_bytes());
+}
+
+fn put_bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(&1i32.to_be_bytes());
+    out.push(u8::from(v));
+}
+
+fn put_i32(out: &mut Vec<u8>, v: i32) {
+    out.extend_from_slice(&4i32.to_be_bytes());
+    out.extend_from_slice(&v.to_be_bytes());
 }
 
 fn put_i64(out: &mut Vec<u8>, v: i64) {
@@ -106,10 +142,11 @@ fn put_jsonb(out: &mut Vec<u8>, json: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Kind, Level};
+    use crate::record::{Columns, Kind, Level};
+    use std::borrow::Cow;
 
     #[test]
-    fn a_row_has_thirteen_length_prefixed_fields() {
+    fn a_row_has_one_length_prefixed_value_per_column() {
         let rec = LogRecord {
             ts_us: PG_EPOCH_OFFSET_US + 1,
             pri: None,
@@ -118,9 +155,12 @@ mod tests {
             kind: Kind::App,
             level: Level::Info,
             message: "hi".into(),
-            raw: b"hi\n".to_vec(),
-            fields: None,
+            raw: Cow::Borrowed(b"hi\n"),
+            columns: Columns::default(),
+            fields: Fields::None,
             dropped: 0,
+            parts: 1,
+            continued: false,
         };
         let ctx = RowContext {
             app_id: 7,
@@ -130,13 +170,14 @@ mod tests {
         };
         let mut out = Vec::new();
         encode_rows(&mut out, &ctx, &[rec]);
-        assert_eq!(&out[..2], &13i16.to_be_bytes());
+        assert_eq!(&out[..2], &25i16.to_be_bytes());
+        assert_eq!(LINE_COLUMNS.split(',').count(), 25);
         // app_id
         assert_eq!(&out[2..6], &8i32.to_be_bytes());
         assert_eq!(&out[6..14], &7i64.to_be_bytes());
         // ts is one microsecond after the PostgreSQL epoch
         assert_eq!(&out[18..26], &1i64.to_be_bytes());
-        // the last field (frame_id) is NULL
+        // the last field (continued) is NULL
         assert_eq!(&out[out.len() - 4..], &(-1i32).to_be_bytes());
     }
 }

@@ -1,0 +1,308 @@
+//! The classifier against the hand-reviewed expectations in `tests/golden/` (every sample frame
+//! and every message of every sample POST), plus the split-line rules and properties that must
+//! hold for any input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+use super::*;
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::Value as Json;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn read_jsonl(path: &str) -> Vec<Json> {
+    std::fs::read_to_string(format!("{ROOT}/{path}"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn b64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
+}
+
+/// The record as the golden files describe a line.
+fn describe(rec: &LogRecord<'_>) -> Json {
+    let mut out = serde_json::json!({
+        "kind": rec.kind.as_str(),
+        "level": rec.level.as_str(),
+        "fields": Json::Object(rec.api_fields()),
+    });
+    if rec.parts > 1 {
+        out["parts"] = Json::from(rec.parts);
+    }
+    out
+}
+
+fn expectation(expected: &Json) -> Json {
+    let mut out = serde_json::json!({
+        "kind": expected["kind"],
+        "level": expected["level"],
+        "fields": expected["fields"],
+    });
+    if let Some(parts) = expected.get("parts") {
+        out["parts"] = parts.clone();
+    }
+    out
+}
+
+#[test]
+fn every_sample_frame_is_classified_as_reviewed() {
+    let frames = read_jsonl("tests/fixtures/samples/frames.jsonl");
+    let expected = read_jsonl("tests/golden/frames.expected.jsonl");
+    assert_eq!(frames.len(), expected.len());
+    let mut failures = Vec::new();
+    for (frame, want) in frames.iter().zip(&expected) {
+        assert_eq!(frame["id"], want["id"]);
+        let raw = b64(frame["raw_b64"].as_str().unwrap());
+        let msg = logplex::parse(&raw).unwrap();
+        let got = describe(&classify(&msg, &raw, 0));
+        if got != expectation(want) {
+            failures.push(format!(
+                "frame {}: {}\n   got  {got}\n   want {}",
+                frame["id"],
+                String::from_utf8_lossy(msg.msg),
+                expectation(want)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_sample_post_is_classified_as_reviewed() {
+    let manifest: Json = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/tests/fixtures/samples/posts/manifest.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let expected = read_jsonl("tests/golden/posts.expected.jsonl");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for post in manifest.as_array().unwrap() {
+        let name = post["name"].as_str().unwrap();
+        let body = std::fs::read(format!(
+            "{ROOT}/tests/fixtures/samples/posts/{}",
+            post["body_file"].as_str().unwrap()
+        ))
+        .unwrap();
+        let processed = process_body(&body, logplex::DEFAULT_MAX_FRAME_LEN, 0);
+        let want: Vec<&Json> = expected.iter().filter(|e| e["post"] == name).collect();
+        assert_eq!(
+            processed.messages,
+            post["expected_message_count"].as_u64().unwrap() as usize,
+            "{name}"
+        );
+        assert_eq!(processed.fallbacks, 0, "{name}");
+        assert_eq!(processed.records.len(), want.len(), "{name}: stored lines");
+        for (i, (rec, want)) in processed.records.iter().zip(&want).enumerate() {
+            checked += 1;
+            let got = describe(rec);
+            if got != expectation(want) {
+                failures.push(format!(
+                    "{name} line {i}: {}\n   got  {got}\n   want {}",
+                    rec.message.chars().take(200).collect::<String>(),
+                    expectation(want)
+                ));
+            }
+        }
+    }
+    assert!(checked > 500, "only {checked} lines checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One framed message `<190>1 TS host app web.1 - MSG`.
+fn frame(out: &mut Vec<u8>, ts: &str, procid: &str, msg: &[u8]) {
+    let mut m = format!("<190>1 {ts} host app {procid} - ").into_bytes();
+    m.extend_from_slice(msg);
+    out.extend_from_slice(format!("{} ", m.len()).as_bytes());
+    out.extend_from_slice(&m);
+}
+
+#[test]
+fn split_chunks_in_one_body_become_one_line_even_mid_utf8() {
+    // "é" is two bytes; put its first byte at the end of the first chunk.
+    let mut line = vec![b'a'; SPLIT_CHUNK_BYTES - 1];
+    line.extend_from_slice("é tail".as_bytes());
+    let ts = "2024-05-01T10:12:15.000100+00:00";
+    let mut body = Vec::new();
+    frame(&mut body, ts, "web.1", &line[..SPLIT_CHUNK_BYTES]);
+    let mut last = line[SPLIT_CHUNK_BYTES..].to_vec();
+    last.push(b'\n');
+    frame(&mut body, ts, "web.1", &last);
+    frame(&mut body, ts, "web.2", b"other\n");
+
+    let p = process_body(&body, 1 << 20, 0);
+    assert_eq!(p.messages, 3);
+    assert_eq!(p.records.len(), 2);
+    let whole = &p.records[0];
+    assert_eq!(whole.parts, 2);
+    assert!(!whole.continued);
+    assert_eq!(whole.message, String::from_utf8(line.clone()).unwrap());
+    let mut raw = format!("<190>1 {ts} host app web.1 - ").into_bytes();
+    raw.extend_from_slice(&line);
+    raw.push(b'\n');
+    assert_eq!(&*whole.raw, &raw[..]);
+    assert_eq!(p.records[1].message, "other");
+}
+
+#[test]
+fn a_chunk_without_its_continuation_is_marked_continued() {
+    let ts = "2024-05-01T10:12:15.000100+00:00";
+    let mut body = Vec::new();
+    frame(&mut body, ts, "web.1", &[b'x'; SPLIT_CHUNK_BYTES]);
+    let p = process_body(&body, 1 << 20, 0);
+    assert_eq!(p.records.len(), 1);
+    assert!(p.records[0].continued);
+    assert_eq!(p.records[0].parts, 1);
+
+    // A different timestamp is not a continuation.
+    let mut body = Vec::new();
+    frame(&mut body, ts, "web.1", &[b'x'; SPLIT_CHUNK_BYTES]);
+    frame(
+        &mut body,
+        "2024-05-01T10:12:15.000101+00:00",
+        "web.1",
+        b"y\n",
+    );
+    let p = process_body(&body, 1 << 20, 0);
+    assert_eq!(p.records.len(), 2);
+    assert!(p.records[0].continued);
+
+    // A line of exactly 10,000 bytes + LF: the chunk and a chunk that is only LF.
+    let mut body = Vec::new();
+    frame(&mut body, ts, "web.1", &[b'x'; SPLIT_CHUNK_BYTES]);
+    frame(&mut body, ts, "web.1", b"\n");
+    let p = process_body(&body, 1 << 20, 0);
+    assert_eq!(p.records.len(), 1);
+    assert_eq!(p.records[0].parts, 2);
+    assert_eq!(p.records[0].message.len(), SPLIT_CHUNK_BYTES);
+    assert!(!p.records[0].continued);
+}
+
+#[test]
+fn unparsable_frames_are_kept_raw_with_the_receive_time() {
+    let body = b"11 hello world";
+    let p = process_body(body, 1 << 20, 42);
+    assert_eq!(p.records.len(), 1);
+    assert_eq!(p.fallbacks, 1);
+    assert_eq!(&*p.records[0].raw, b"hello world");
+    assert_eq!(p.records[0].ts_us, 42);
+    assert_eq!(p.records[0].kind, Kind::App);
+}
+
+#[test]
+fn kinds_follow_app_name_and_procid() {
+    assert_eq!(kind_of("app", "web.1", "hi"), Kind::App);
+    assert_eq!(kind_of("app", "api", "Release v1"), Kind::Api);
+    assert_eq!(kind_of("heroku", "api", "Release v1"), Kind::Api);
+    assert_eq!(kind_of("heroku", "web.1", "State changed"), Kind::System);
+    assert_eq!(
+        kind_of(
+            "heroku",
+            "web.1",
+            "source=web.1 dyno=heroku.1.x sample#load_avg_1m=0.1"
+        ),
+        Kind::RuntimeMetric
+    );
+    assert_eq!(kind_of("app", "postgres.1127", "[DATABASE] x"), Kind::Addon);
+    assert_eq!(kind_of("app", "heroku-redis", "source=REDIS"), Kind::Addon);
+    assert_eq!(kind_of("heroku", "logplex", "Error L10"), Kind::System);
+    assert_eq!(kind_of("app", "log-shuttle", "Error L12"), Kind::System);
+}
+
+#[test]
+fn error_lines_split_into_code_desc_and_detail() {
+    assert_eq!(
+        error_code("Error R12 (Exit timeout) -> Process failed"),
+        Some(ErrorCode {
+            code: "R12",
+            desc: Some("Exit timeout"),
+            detail: Some("Process failed")
+        })
+    );
+    assert_eq!(
+        error_code("Error L12: 3 messages dropped"),
+        Some(ErrorCode {
+            code: "L12",
+            desc: None,
+            detail: None
+        })
+    );
+    assert_eq!(error_code("Error H123 x"), None);
+    assert_eq!(error_code("Error: boom"), None);
+}
+
+/// Arbitrary MSG bytes behind a realistic header from any family.
+fn any_message() -> impl Strategy<Value = Vec<u8>> {
+    let origin = prop::sample::select(vec![
+        ("heroku", "router"),
+        ("heroku", "web.1"),
+        ("heroku", "logplex"),
+        ("app", "api"),
+        ("heroku", "api"),
+        ("app", "web.2"),
+        ("app", "heroku-postgres"),
+        ("app", "postgres.1234"),
+        ("app", "log-shuttle"),
+    ]);
+    let prefix = prop::sample::select(vec![
+        "",
+        "at=error ",
+        "Error H12 (",
+        "Error R14 (x) -> ",
+        "Error L10 (output buffer overflow): ",
+        "source=web.1 sample#",
+        "{\"level\":",
+        "State changed from ",
+        "Process running mem=",
+        "[DATABASE] [7-1]  sql_error_code = ",
+        "Scaled to web@",
+        "Set ",
+        "I, [",
+        "\u{1b}[",
+    ]);
+    (origin, prefix, prop::collection::vec(any::<u8>(), 0..300)).prop_map(
+        |((app, procid), prefix, tail)| {
+            let mut m =
+                format!("<190>1 2024-05-01T10:00:00.000001+00:00 host {app} {procid} - {prefix}")
+                    .into_bytes();
+            m.extend_from_slice(&tail);
+            m
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn any_message_gets_a_kind_a_level_and_storable_text(raw in any_message()) {
+        let msg = logplex::parse(&raw).unwrap();
+        let rec = classify(&msg, &raw, 0);
+        prop_assert!(Kind::ALL.contains(&rec.kind));
+        prop_assert!((2..=7).contains(&rec.level.severity()));
+        prop_assert!(!rec.message.contains('\0'));
+        prop_assert!(!rec.message.contains(char::from(0x1b_u8)));
+        // The fields column is always valid JSON.
+        let mut json = Vec::new();
+        if crate::record::write_fields_json(&rec.fields, &mut json) {
+            let v: Json = serde_json::from_slice(&json).unwrap();
+            prop_assert!(v.is_object());
+            prop_assert!(!String::from_utf8_lossy(&json).contains("\\u0000"));
+        }
+    }
+
+    #[test]
+    fn any_body_never_panics_and_loses_no_byte(body in prop::collection::vec(any::<u8>(), 0..2000)) {
+        let p = process_body(&body, 4096, 7);
+        prop_assert!(p.fallbacks <= p.records.len());
+        let stored: usize = p.records.iter().map(|r| r.raw.len()).sum();
+        prop_assert!(stored <= body.len());
+    }
+}
