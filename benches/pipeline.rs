@@ -1,5 +1,5 @@
-//! Benchmarks the pure pipeline on synthetic Heroku traffic: framing + parsing alone, then the
-//! whole work a request handler does (frame → parse → classify → binary COPY encoding), next to
+//! Benchmarks the pure pipeline on synthetic Heroku traffic: framing + parsing alone, the pure
+//! pipeline with classification and field extraction, then the whole work a request handler does (frame → parse → classify → binary COPY encoding), next to
 //! `syslog_loose` parsing the same messages already framed, as a yardstick.
 //!
 //! Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`
@@ -73,6 +73,17 @@ fn frame_and_parse(bodies: &[Vec<u8>]) -> usize {
     parsed
 }
 
+/// The pure pipeline: frame → parse → reassemble → classify with field extraction.
+fn pure_pipeline(bodies: &[Vec<u8>]) -> usize {
+    let mut lines = 0;
+    for body in bodies {
+        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+        lines += processed.records.len();
+        black_box(&processed);
+    }
+    lines
+}
+
 /// What `POST /logs` does with a body before queueing it: the pure pipeline and COPY encoding.
 fn full_pipeline(bodies: &[Vec<u8>], out: &mut Vec<u8>) -> usize {
     let mut lines = 0;
@@ -115,6 +126,18 @@ fn pipeline(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines));
     group.bench_function("lines", |b| {
         b.iter(|| frame_and_parse(black_box(&workload.bodies)))
+    });
+    group.finish();
+
+    assert_eq!(pure_pipeline(&workload.bodies), MESSAGES);
+    let mut group = c.benchmark_group("logdrain/frame+parse+classify");
+    group.throughput(Throughput::Bytes(workload.body_bytes()));
+    group.bench_function("bytes", |b| {
+        b.iter(|| pure_pipeline(black_box(&workload.bodies)))
+    });
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| pure_pipeline(black_box(&workload.bodies)))
     });
     group.finish();
 

@@ -27,6 +27,18 @@ impl<'t> Pair<'t> {
     }
 }
 
+/// Bytes that end a key: space, `=` and `"`.
+const KEY_END: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b' ' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b'"' as usize] = true;
+    table
+};
+
+/// Values up to this long are scanned byte by byte; longer ones with `memchr`.
+const SHORT_VALUE: usize = 16;
+
 /// Iterator over the pairs of a logfmt line.
 #[derive(Debug, Clone)]
 pub struct Pairs<'t> {
@@ -47,73 +59,80 @@ impl<'t> Iterator for Pairs<'t> {
     fn next(&mut self) -> Option<Pair<'t>> {
         let bytes = self.text.as_bytes();
         loop {
-            // Skip separators.
-            while self.pos < bytes.len() && bytes[self.pos] == b' ' {
-                self.pos += 1;
-            }
-            if self.pos >= bytes.len() {
-                return None;
-            }
             let start = self.pos;
-            // The key runs to `=`, or the word ends at a space and is skipped.
-            let mut at = start;
-            while at < bytes.len() && bytes[at] != b'=' && bytes[at] != b' ' {
-                at += 1;
+            let key_len = bytes
+                .get(start..)?
+                .iter()
+                .position(|&b| KEY_END[usize::from(b)])
+                .unwrap_or(bytes.len() - start);
+            let at = start + key_len;
+            match bytes.get(at) {
+                None => {
+                    self.pos = bytes.len();
+                    return None;
+                }
+                Some(b'=') if key_len > 0 => {
+                    let key = &self.text[start..at];
+                    return Some(self.value(key, at + 1));
+                }
+                Some(b' ') => self.pos = at + 1,
+                // An empty key or a quote in the key: not a pair, skip the word.
+                Some(_) => {
+                    self.pos =
+                        memchr::memchr(b' ', &bytes[at..]).map_or(bytes.len(), |n| at + n + 1);
+                }
             }
-            if at >= bytes.len() || bytes[at] == b' ' || at == start || bytes[start] == b'"' {
-                self.pos = skip_word(bytes, at);
-                continue;
-            }
-            let key = &self.text[start..at];
-            let value_start = at + 1;
-            if bytes.get(value_start) == Some(&b'"') {
-                let (end, escaped) = quoted_end(bytes, value_start + 1);
-                let value = &self.text[value_start + 1..end];
-                // Past the closing quote (or at the end when it was missing).
-                self.pos = (end + 1).min(bytes.len());
-                return Some(Pair {
-                    key,
-                    value,
-                    escaped,
-                });
-            }
-            let end = memchr::memchr(b' ', &bytes[value_start..])
-                .map_or(bytes.len(), |n| value_start + n);
-            self.pos = end;
-            return Some(Pair {
+        }
+    }
+}
+
+impl<'t> Pairs<'t> {
+    /// Reads the value that starts at `from` (just after `=`).
+    fn value(&mut self, key: &'t str, from: usize) -> Pair<'t> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(from) == Some(&b'"') {
+            let from = from + 1;
+            let mut search = from;
+            let end = loop {
+                let Some(n) = memchr::memchr(b'"', &bytes[search..]) else {
+                    break bytes.len();
+                };
+                let at = search + n;
+                let backslashes = bytes[from..at]
+                    .iter()
+                    .rev()
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                if backslashes % 2 == 0 {
+                    break at;
+                }
+                search = at + 1; // an escaped quote inside the value
+            };
+            self.pos = (end + 1).min(bytes.len());
+            let value = &self.text[from..end];
+            return Pair {
                 key,
-                value: &self.text[value_start..end],
-                escaped: false,
-            });
+                value,
+                escaped: memchr::memchr(b'\\', value.as_bytes()).is_some(),
+            };
         }
-    }
-}
-
-/// From `at` (inside or at the end of a word), the offset of the next space or the end.
-fn skip_word(bytes: &[u8], at: usize) -> usize {
-    let mut at = at;
-    while at < bytes.len() && bytes[at] != b' ' {
-        at += 1;
-    }
-    at
-}
-
-/// From just after an opening quote: the offset of the closing quote (or the end of the text
-/// when there is none) and whether a backslash escape was seen.
-fn quoted_end(bytes: &[u8], from: usize) -> (usize, bool) {
-    let mut at = from;
-    let mut escaped = false;
-    while at < bytes.len() {
-        match bytes[at] {
-            b'"' => return (at, escaped),
-            b'\\' => {
-                escaped = true;
-                at += 2;
+        let rest = &bytes[from..];
+        let short = &rest[..rest.len().min(SHORT_VALUE)];
+        let len = match short.iter().position(|&b| b == b' ') {
+            Some(n) => n,
+            None if rest.len() <= SHORT_VALUE => rest.len(),
+            None => {
+                memchr::memchr(b' ', &rest[SHORT_VALUE..]).map_or(rest.len(), |n| SHORT_VALUE + n)
             }
-            _ => at += 1,
+        };
+        let end = from + len;
+        self.pos = (end + 1).min(bytes.len());
+        Pair {
+            key,
+            value: &self.text[from..end],
+            escaped: false,
         }
     }
-    (bytes.len(), escaped)
 }
 
 /// Removes backslash escapes: `\"` → `"`, `\\` → `\`; any other escaped byte is kept with its

@@ -75,7 +75,11 @@ impl Extract<'_> {
 /// and are stored as one record (`parts` > 1). A chunk whose continuation is not in this body
 /// is stored with `continued` set.
 pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processed<'_> {
-    let mut out = Processed::default();
+    let mut out = Processed {
+        // Heroku messages average a couple of hundred bytes.
+        records: Vec::with_capacity(body.len() / 160 + 1),
+        ..Processed::default()
+    };
     let mut group: Vec<(SyslogMessage<'_>, &[u8])> = Vec::new();
     for frame in logplex::frames(body, max_frame) {
         out.messages += 1;

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 /// Extracts a router line's fields and its level (from `at=`).
 pub fn extract(text: &str) -> Extract<'_> {
     let mut columns = Columns::default();
-    let mut fields = Vec::with_capacity(4);
+    let mut fields = Vec::with_capacity(6);
     let mut at = None;
 
     let logfmt_part = match text.strip_prefix("Error H") {
