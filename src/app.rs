@@ -7,8 +7,9 @@
 //! 4. the pool closes (and the caller stops a private cluster last).
 
 use crate::config::{Database, DbConfig, ServeConfig};
-use crate::http::{self, AppState, DrainAuth, Limits};
+use crate::http::{self, ApiConfig, AppState, DrainAuth, Limits};
 use crate::ingest::{self, Metrics, WriterSettings};
+use crate::store::notify::Tails;
 use crate::store::pgcluster::{ClusterOptions, PrivateCluster};
 use crate::store::{PoolSettings, Store};
 use anyhow::Context as _;
@@ -126,7 +127,12 @@ impl Application {
             },
             metrics,
         );
+        let (tails, tails_stop) = Tails::start(store.clone());
         let state = AppState {
+            api: Arc::new(ApiConfig {
+                api_token: config.api_token.clone(),
+            }),
+            tails,
             store: store.clone(),
             queue,
             auth: Arc::new(DrainAuth::new(
@@ -147,6 +153,8 @@ impl Application {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutdown: no new connections; finishing in-flight requests");
+            // Live tails never finish on their own: end them so they do not hold shutdown up.
+            tails_stop.stop();
             let _ = stopping_tx.send(());
         });
         let grace = config.shutdown_grace;

@@ -15,9 +15,11 @@
 //! fills from flags and env vars; `app.rs` wires it together and owns the shutdown order.
 //! `synth.rs` generates realistic Heroku traffic for benches and the load driver.
 
+pub mod api;
 pub mod app;
 pub mod classify;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod http;
 pub mod ingest;

@@ -12,6 +12,18 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
+    if let Command::Logs(args) | Command::Tail(args) = &cli.command {
+        let tail = args.tail || matches!(cli.command, Command::Tail(_));
+        return logdrain::client::run(logdrain::client::LogsRequest {
+            url: args.url.clone(),
+            token: args.token.clone(),
+            app: args.app.clone(),
+            params: args.params(),
+            tail,
+            colour: args.no_color.then_some(false),
+        })
+        .await;
+    }
     let db_config = cli.db.config()?;
 
     match cli.command {
@@ -45,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             db.store.close().await;
             result
         }
+        Command::Logs(_) | Command::Tail(_) => Ok(()), // handled above, without a database
     }
 }
 

@@ -1,14 +1,17 @@
 //! axum lives here and nowhere else: the router, the shared state, auth, handlers and the
 //! error → status table.
 
+mod api;
 mod auth;
 pub mod error;
 mod ingest;
 mod ops;
 
+pub use api::ApiConfig;
 pub use auth::DrainAuth;
 
 use crate::ingest::IngestQueue;
+use crate::store::notify::Tails;
 use crate::store::Store;
 use axum::extract::{MatchedPath, Request};
 use axum::routing::{get, post};
@@ -41,6 +44,10 @@ pub struct AppState {
     pub auth: Arc<DrainAuth>,
     /// Request limits.
     pub limits: Arc<Limits>,
+    /// Query API settings.
+    pub api: Arc<ApiConfig>,
+    /// The shared notification path of live tails.
+    pub tails: Tails,
 }
 
 /// The whole HTTP surface in one place.
@@ -50,6 +57,16 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/api/openapi.json", get(api::openapi))
+        .route("/api/apps", get(api::apps))
+        .route("/api/apps/{app}/logs", get(api::logs))
+        .route("/api/apps/{app}/tail", get(api::tail))
+        .route("/api/apps/{app}/requests/{request_id}", get(api::request))
+        .route("/api/apps/{app}/stats/requests", get(api::stats_requests))
+        .route("/api/apps/{app}/stats/errors", get(api::stats_errors))
+        .route("/api/apps/{app}/metrics", get(api::metrics))
+        .route("/api/apps/{app}/events", get(api::events))
+        .route("/api/apps/{app}/loss", get(api::loss))
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

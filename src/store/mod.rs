@@ -3,8 +3,13 @@
 
 pub mod apps;
 pub mod copy;
+pub mod notify;
 pub mod pgcluster;
+pub mod read;
 mod write;
+
+/// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).
+pub const LINES_CHANNEL: &str = "logdrain_lines";
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;

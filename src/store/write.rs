@@ -2,7 +2,7 @@
 //! every new line, the per-app counters and the loss events. Either all of it commits or none.
 
 use super::copy::{COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
-use super::{Store, StoreError};
+use super::{Store, StoreError, LINES_CHANNEL};
 use std::collections::{BTreeMap, HashSet};
 
 /// One request's worth of lines, already encoded as COPY tuples by the handler.
@@ -107,6 +107,22 @@ impl Store {
             data.extend_from_slice(COPY_TRAILER);
             copy.send(data).await?;
             copy.finish().await?;
+        }
+
+        // Wake the tails of every app that got lines, in this process and every other one
+        // sharing the database: NOTIFY is delivered when (and only if) the transaction commits.
+        let woken: Vec<i64> = {
+            let mut ids: Vec<i64> = stored().filter(|j| j.lines > 0).map(|j| j.app_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        if !woken.is_empty() {
+            sqlx::query("SELECT pg_notify($1, a::text) FROM UNNEST($2::int8[]) AS t(a)")
+                .bind(LINES_CHANNEL)
+                .bind(&woken)
+                .execute(&mut *tx)
+                .await?;
         }
 
         // Per-app counters, sorted by app id (lock order).

@@ -166,3 +166,97 @@ async fn sigterm_stops_the_server_cleanly_after_answering_what_it_accepted() {
     let n = app.line_count().await;
     assert_eq!(n as usize, post.expected_count);
 }
+
+#[tokio::test]
+async fn logs_and_tail_commands_print_what_heroku_logs_prints() {
+    let api = "api-token-0123456789abcdef";
+    let app = TestApp::spawn_with(&["--api-token", api]).await;
+    app.app_with_token("heroku", "s3cr3t-t0ken").await;
+    let auth = basic("heroku", "s3cr3t-t0ken");
+    for post in sample_posts() {
+        assert_eq!(post_sample(&app, &post, &auth).await.status(), 204);
+    }
+    let url = app.url("");
+    // The server runs on this test's runtime: run the client off it.
+    let run = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let out = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+                    .args(&args)
+                    .env("LOGDRAIN_URL", &url)
+                    .env("LOGDRAIN_TOKEN", api)
+                    .env_remove("DATABASE_URL")
+                    .output()
+                    .expect("run");
+                (
+                    out.status.success(),
+                    String::from_utf8_lossy(&out.stdout).into_owned(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            })
+            .await
+            .expect("join")
+        }
+    };
+    // Piped, so plain text: the same bytes the API's text format gives.
+    let (ok, out, err) = run(&[
+        "logs", "-a", "heroku", "-n", "3", "-d", "web", "--kind", "system",
+    ])
+    .await;
+    assert!(ok, "{err}");
+    let direct = app
+        .client
+        .get(app.url("/api/apps/heroku/logs?n=3&type=web&kind=system"))
+        .bearer_auth(api)
+        .send()
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(out, direct);
+    assert_eq!(out.lines().count(), 3);
+    assert!(out.lines().all(|l| l.contains(" heroku[web.")), "{out}");
+    assert!(!out.contains('\u{1b}'), "no colour when piped");
+
+    let (ok, out, _) = run(&[
+        "logs",
+        "-a",
+        "heroku",
+        "-q",
+        "\"Request timeout\"",
+        "-s",
+        "heroku",
+    ])
+    .await;
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2);
+
+    let (ok, _, err) = run(&["logs", "-a", "heroku", "--level", "loud"]).await;
+    assert!(!ok);
+    assert!(err.contains("level"), "{err}");
+
+    // tail: the backlog comes out, then the command keeps running until stopped.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(["tail", "-a", "heroku", "-n", "2"])
+        .env("LOGDRAIN_URL", &url)
+        .env("LOGDRAIN_TOKEN", api)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("tail");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        child.try_wait().expect("poll").is_none(),
+        "tail keeps running"
+    );
+    child.kill().expect("kill");
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("output"))
+        .await
+        .expect("join");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let started = Instant::now();
+    app.stop().await.expect("stop");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

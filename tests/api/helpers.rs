@@ -133,7 +133,7 @@ impl TestApp {
             addr,
             store: assert_store,
             db_url: db_url.to_owned(),
-            client: reqwest::Client::new(),
+            client: logdrain::client::http_client(),
             shutdown: Some(tx),
             task: Some(task),
         }

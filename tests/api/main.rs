@@ -6,3 +6,4 @@ mod cli;
 mod helpers;
 mod ingest;
 mod outage;
+mod query;

@@ -1,0 +1,92 @@
+//! PURE: how lines are written out: `heroku logs` text, the LINE JSON object, SSE events.
+
+use crate::logplex::timestamp::format_micros;
+use crate::record::Level;
+use crate::store::read::LineRow;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+/// RFC 3339 in UTC with microseconds and `Z`, as the JSON formats write times.
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The level name of a stored severity number.
+pub fn level_name(severity: i16) -> &'static str {
+    Level::from_severity(u8::try_from(severity).unwrap_or(7)).as_str()
+}
+
+/// Appends one line exactly as `heroku logs` prints it:
+/// `2026-11-01T10:00:00.118264+00:00 heroku[router]: message` and a newline.
+pub fn push_text(out: &mut Vec<u8>, row: &LineRow) {
+    format_micros(row.ts.timestamp_micros(), out);
+    out.push(b' ');
+    out.extend_from_slice(row.source.as_bytes());
+    out.push(b'[');
+    out.extend_from_slice(row.dyno.as_bytes());
+    out.extend_from_slice(b"]: ");
+    out.extend_from_slice(row.message.as_bytes());
+    out.push(b'\n');
+}
+
+/// The LINE object of API.md §2.2.
+pub fn line_json(row: &LineRow, app: &str) -> Value {
+    json!({
+        "id": row.id.to_string(),
+        "app": app,
+        "ts": rfc3339(&row.ts),
+        "received_at": rfc3339(&row.received_at),
+        "source": row.source,
+        "dyno": row.dyno,
+        "kind": row.kind,
+        "level": level_name(row.level),
+        "message": row.message,
+        "fields": row.fields.0,
+        "tags": row.tags.as_ref().map_or_else(|| json!({}), |t| t.0.clone()),
+    })
+}
+
+/// Appends one line as NDJSON.
+pub fn push_ndjson(out: &mut Vec<u8>, row: &LineRow, app: &str) {
+    let _ = serde_json::to_writer(&mut *out, &line_json(row, app));
+    out.push(b'\n');
+}
+
+/// Appends one line as a Server-Sent Event (`id:` is the line id, `data:` its JSON).
+pub fn push_sse(out: &mut Vec<u8>, row: &LineRow, app: &str) {
+    out.extend_from_slice(format!("id: {}\ndata: ", row.id).as_bytes());
+    let _ = serde_json::to_writer(&mut *out, &line_json(row, app));
+    out.extend_from_slice(b"\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::types::Json;
+
+    #[test]
+    fn text_is_what_heroku_logs_prints() {
+        let row = LineRow {
+            id: 1,
+            ts: DateTime::from_timestamp_micros(1_793_527_200_118_264).unwrap_or_default(),
+            received_at: DateTime::from_timestamp_micros(0).unwrap_or_default(),
+            source: "heroku".into(),
+            dyno: "router".into(),
+            kind: "router".into(),
+            level: 6,
+            message: "at=info method=GET path=\"/\"".into(),
+            fields: Json(json!({})),
+            tags: None,
+        };
+        let mut out = Vec::new();
+        push_text(&mut out, &row);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "2026-11-01T10:00:00.118264+00:00 heroku[router]: at=info method=GET path=\"/\"\n"
+        );
+        let v = line_json(&row, "shop");
+        assert_eq!(v["ts"], "2026-11-01T10:00:00.118264Z");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["id"], "1");
+    }
+}

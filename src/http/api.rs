@@ -1,0 +1,622 @@
+//! The query API (API.md §2): bearer auth, `/api/apps` and the per-app endpoints. Parameters
+//! are parsed by `api::params`, SQL lives in `store::read`, output formats in `api::format`.
+
+use super::AppState;
+use crate::api::format::{self, rfc3339};
+use crate::api::params::{
+    self, parse_log_query, Format, LogQuery, ParamError, DEFAULT_LINES, DEFAULT_TAIL_LINES,
+    MAX_LINES,
+};
+use crate::api::{codes, OPENAPI_JSON};
+use crate::config::Secret;
+use crate::record::Kind;
+use crate::store::apps::{constant_time_eq, hash_token};
+use crate::store::notify::ALL_APPS;
+use crate::store::read::{micros_to_utc, GroupBy, LineRow};
+use crate::store::StoreError;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+/// How often a tail looks for new lines when no notification came (a safety net).
+const TAIL_POLL: Duration = Duration::from_secs(5);
+/// Lines a tail fetches per wake-up.
+const TAIL_BATCH: i64 = 1_000;
+/// A line id allocated this long ago is assumed committed (writers commit within seconds), so
+/// a tail stops looking below it.
+const TAIL_SETTLE: Duration = Duration::from_secs(30);
+/// Most sent ids a tail excludes by id in its query.
+const TAIL_EXCLUDE_MAX: usize = 5_000;
+/// Smallest interval between two reads of one tail (notifications are coalesced).
+const TAIL_MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Query API settings.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// The server token: reads every app.
+    pub api_token: Option<Secret>,
+}
+
+/// What a bearer token may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The server token.
+    All,
+    /// An app's read token: that app only.
+    App {
+        /// apps.id.
+        id: i64,
+        /// apps.name.
+        name: String,
+    },
+}
+
+/// Errors of the query API, answered as `{"error": {"code", "message"}}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 naming the parameter.
+    #[error(transparent)]
+    BadParam(#[from] ParamError),
+    /// 401.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// 403.
+    #[error("this token does not cover app {0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("no app named {0}")]
+    NotFound(String),
+    /// 503: the database failed; logged, not shown.
+    #[error("database unavailable")]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Store(e) => {
+                tracing::warn!(error = %e, "query API: database error");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+        };
+        let body = json!({"error": {"code": code, "message": self.to_string()}});
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"logdrain\""),
+            );
+        }
+        res
+    }
+}
+
+/// Checks the bearer token: the server token, or an app's read token.
+async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized)?;
+    if let Some(server) = &state.api.api_token {
+        if constant_time_eq(token.as_bytes(), server.expose().as_bytes()) {
+            return Ok(Scope::All);
+        }
+    }
+    match state.store.app_by_read_token(&hash_token(token)).await? {
+        Some((id, name)) => Ok(Scope::App { id, name }),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
+async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, ApiError> {
+    match authorize(state, headers).await? {
+        Scope::App { id, name } if name == app => Ok(id),
+        Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),
+        Scope::All => state
+            .store
+            .app_by_name(app)
+            .await?
+            .map(|a| a.id)
+            .ok_or_else(|| ApiError::NotFound(app.to_owned())),
+    }
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+/// `GET /api/apps`.
+pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let scope = authorize(&state, &headers).await?;
+    let apps = state.store.list_apps().await?;
+    let list: Vec<Value> = apps
+        .into_iter()
+        .filter(|a| match &scope {
+            Scope::All => true,
+            Scope::App { name, .. } => &a.name == name,
+        })
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "created_at": rfc3339(&a.created_at),
+                "last_seen_at": a.last_seen_at.as_ref().map(rfc3339),
+                "lines": a.lines,
+                "dropped": a.dropped,
+            })
+        })
+        .collect();
+    Ok(axum::Json(list).into_response())
+}
+
+/// Writes a page of lines (oldest first) in the requested format.
+fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<String>) -> Response {
+    match format {
+        Format::Json => axum::Json(json!({
+            "lines": rows.iter().map(|r| format::line_json(r, app)).collect::<Vec<_>>(),
+            "next_cursor": next,
+        }))
+        .into_response(),
+        Format::Ndjson => {
+            let mut out = Vec::new();
+            for r in rows {
+                format::push_ndjson(&mut out, r, app);
+            }
+            ([(header::CONTENT_TYPE, "application/x-ndjson")], out).into_response()
+        }
+        Format::Text | Format::Sse => {
+            let mut out = Vec::new();
+            for r in rows {
+                format::push_text(&mut out, r);
+            }
+            let mut res =
+                ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], out).into_response();
+            if let Some(next) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                res.headers_mut().insert("logdrain-next-cursor", next);
+            }
+            res
+        }
+    }
+}
+
+/// `GET /api/apps/{app}/logs`.
+pub async fn logs(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let q = parse_log_query(
+        query.as_deref().unwrap_or(""),
+        accept(&headers),
+        DEFAULT_LINES,
+        now_us(),
+    )?;
+    let page = state.store.lines_page(app_id, &q).await?;
+    let mut rows = page.lines;
+    rows.reverse();
+    let format = q.format.unwrap_or(Format::Text);
+    Ok(lines_response(
+        &rows,
+        &app,
+        format,
+        page.next.map(|c| c.encode()),
+    ))
+}
+
+/// `GET /api/apps/{app}/events`: api and system lines, newest first.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let mut q = parse_log_query(
+        query.as_deref().unwrap_or(""),
+        accept(&headers),
+        DEFAULT_LINES,
+        now_us(),
+    )?;
+    q.kinds = vec![Kind::Api, Kind::System];
+    let page = state.store.lines_page(app_id, &q).await?;
+    let format = q.format.unwrap_or(Format::Text);
+    Ok(lines_response(
+        &page.lines,
+        &app,
+        format,
+        page.next.map(|c| c.encode()),
+    ))
+}
+
+/// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first.
+pub async fn request(
+    State(state): State<AppState>,
+    Path((app, request_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let parsed = parse_log_query(
+        query.as_deref().unwrap_or(""),
+        accept(&headers),
+        MAX_LINES,
+        now_us(),
+    )?;
+    let q = LogQuery {
+        n: MAX_LINES,
+        request_id: Some(request_id),
+        format: parsed.format,
+        ..LogQuery::default()
+    };
+    let mut rows = state.store.lines_page(app_id, &q).await?.lines;
+    rows.reverse();
+    Ok(lines_response(
+        &rows,
+        &app,
+        q.format.unwrap_or(Format::Text),
+        None,
+    ))
+}
+
+/// `GET /api/apps/{app}/stats/requests`.
+pub async fn stats_requests(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let query = query.unwrap_or_default();
+    let range = params::parse_range(&query, now_us())?;
+    let by = match params::param(&query, "by") {
+        None => GroupBy::Path,
+        Some(b) => GroupBy::parse(&b).ok_or_else(|| ParamError {
+            param: "by",
+            message: format!("{b:?} is not one of path, status, dyno, method, host, minute, hour"),
+        })?,
+    };
+    let limit = match params::param(&query, "limit") {
+        None => 50,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| *l > 0)
+            .ok_or_else(|| ParamError {
+                param: "limit",
+                message: "not a positive whole number".into(),
+            })?,
+    };
+    let groups = state
+        .store
+        .request_stats(app_id, range, by, limit.min(MAX_LINES))
+        .await?;
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|g| {
+            json!({
+                "key": g.key,
+                "count": g.count,
+                "errors": g.errors,
+                "error_rate": if g.count > 0 { g.errors as f64 / g.count as f64 } else { 0.0 },
+                "p50_ms": g.p50_ms,
+                "p95_ms": g.p95_ms,
+                "p99_ms": g.p99_ms,
+                "max_ms": g.max_ms,
+                "bytes": g.bytes,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "since": rfc3339(&micros_to_utc(range.since_us)),
+        "until": rfc3339(&micros_to_utc(range.until_us)),
+        "groups": groups,
+    }))
+    .into_response())
+}
+
+/// `GET /api/apps/{app}/stats/errors`.
+pub async fn stats_errors(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let range = params::parse_range(query.as_deref().unwrap_or(""), now_us())?;
+    let codes: Vec<Value> = state
+        .store
+        .error_stats(app_id, range)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let desc = c
+                .desc
+                .or_else(|| codes::describe(&c.code).map(str::to_owned));
+            json!({
+                "code": c.code,
+                "desc": desc,
+                "count": c.count,
+                "first_seen": rfc3339(&c.first_seen),
+                "last_seen": rfc3339(&c.last_seen),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "since": rfc3339(&micros_to_utc(range.since_us)),
+        "until": rfc3339(&micros_to_utc(range.until_us)),
+        "codes": codes,
+    }))
+    .into_response())
+}
+
+/// `GET /api/apps/{app}/metrics`.
+pub async fn metrics(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let query = query.unwrap_or_default();
+    let range = params::parse_range(&query, now_us())?;
+    let bucket = match params::param(&query, "bucket") {
+        None => Duration::from_secs(60),
+        Some(b) => crate::config::parse_duration(&b)
+            .ok()
+            .filter(|d| d.as_secs() >= 1)
+            .ok_or_else(|| ParamError {
+                param: "bucket",
+                message: "not a duration of at least 1s, like 30s, 1m or 1h".into(),
+            })?,
+    };
+    let secs = i64::try_from(bucket.as_secs()).unwrap_or(i64::MAX);
+    let mut dynos: Map<String, Value> = Map::new();
+    for row in state.store.dyno_metrics(app_id, range, secs).await? {
+        let mut point = Map::new();
+        point.insert("ts".into(), Value::from(rfc3339(&row.ts)));
+        for (k, v) in row.values.present() {
+            point.insert(k.into(), Value::from(v));
+        }
+        if let Value::Array(series) = dynos
+            .entry(row.dyno)
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            series.push(Value::Object(point));
+        }
+    }
+    Ok(axum::Json(json!({
+        "since": rfc3339(&micros_to_utc(range.since_us)),
+        "until": rfc3339(&micros_to_utc(range.until_us)),
+        "bucket": format!("{secs}s"),
+        "dynos": dynos,
+    }))
+    .into_response())
+}
+
+/// `GET /api/apps/{app}/loss`.
+pub async fn loss(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let range = params::parse_range(query.as_deref().unwrap_or(""), now_us())?;
+    let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
+    Ok(axum::Json(json!({
+        "since": rfc3339(&micros_to_utc(range.since_us)),
+        "until": rfc3339(&micros_to_utc(range.until_us)),
+        "dropped": dropped,
+        "msg_count_mismatches": mismatches,
+        "duplicate_frames": duplicates,
+    }))
+    .into_response())
+}
+
+/// `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit.
+pub async fn tail(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let app_id = app_scope(&state, &headers, &app).await?;
+    let mut q = parse_log_query(
+        query.as_deref().unwrap_or(""),
+        accept(&headers),
+        DEFAULT_TAIL_LINES,
+        now_us(),
+    )?;
+    q.cursor = None;
+    let format = q.format.unwrap_or(Format::Text);
+    // Subscribe before reading the backlog so nothing committed in between is missed.
+    let woken = state.tails.subscribe();
+    let stopping = state.tails.stopping();
+    let floor = state.store.max_line_id().await?;
+    let mut backlog = state.store.lines_page(app_id, &q).await?.lines;
+    backlog.reverse();
+
+    let mut first = Vec::new();
+    let mut seen = HashSet::new();
+    for row in &backlog {
+        seen.insert(row.id);
+        write_line(&mut first, row, &app, format);
+    }
+    if format == Format::Sse {
+        first.extend_from_slice(b": tail started\n\n");
+    }
+    let tail = Tail {
+        state,
+        app,
+        app_id,
+        q,
+        format,
+        woken,
+        stopping,
+        floor,
+        seen,
+        marks: VecDeque::new(),
+        pending: Some(Bytes::from(first)),
+        last_read: Instant::now() - TAIL_MIN_INTERVAL,
+    };
+    let stream = futures_util::stream::unfold(tail, |mut t| async move {
+        let chunk = t.next_chunk().await?;
+        Some((Ok::<_, std::io::Error>(chunk), t))
+    });
+    let content_type = match format {
+        Format::Sse => "text/event-stream",
+        Format::Ndjson | Format::Json => "application/x-ndjson",
+        Format::Text => "text/plain; charset=utf-8",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn write_line(out: &mut Vec<u8>, row: &LineRow, app: &str, format: Format) {
+    match format {
+        Format::Text => format::push_text(out, row),
+        Format::Json | Format::Ndjson => format::push_ndjson(out, row, app),
+        Format::Sse => format::push_sse(out, row, app),
+    }
+}
+
+/// One open tail: wakes on notifications for its app (or every [`TAIL_POLL`]), reads the
+/// matching lines it has not sent, and ends when the client goes or the server stops.
+struct Tail {
+    state: AppState,
+    app: String,
+    app_id: i64,
+    q: LogQuery,
+    format: Format,
+    woken: tokio::sync::broadcast::Receiver<i64>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+    /// Every line at or below this id was sent or did not match.
+    floor: i64,
+    /// Ids above `floor` already sent.
+    seen: HashSet<i64>,
+    /// (when, highest id then): `floor` advances to marks older than [`TAIL_SETTLE`].
+    marks: VecDeque<(Instant, i64)>,
+    /// The backlog, sent first.
+    pending: Option<Bytes>,
+    last_read: Instant,
+}
+
+impl Tail {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(first) = self.pending.take() {
+            if !first.is_empty() {
+                return Some(first);
+            }
+        }
+        loop {
+            if *self.stopping.borrow() {
+                return None;
+            }
+            let keepalive = tokio::select! {
+                w = self.woken.recv() => match w {
+                    Ok(app) => app != self.app_id && app != ALL_APPS,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => false,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = tokio::time::sleep(TAIL_POLL) => true,
+                _ = self.stopping.changed() => return None,
+            };
+            if keepalive {
+                if self.format == Format::Sse {
+                    return Some(Bytes::from_static(b": keepalive\n\n"));
+                }
+                // Poll anyway now and then, in case a notification was lost.
+                if self.last_read.elapsed() < TAIL_POLL {
+                    continue;
+                }
+            }
+            let wait = TAIL_MIN_INTERVAL.saturating_sub(self.last_read.elapsed());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            self.last_read = Instant::now();
+            let out = match self.read_new().await {
+                Ok(out) => out,
+                Err(e) => {
+                    tracing::warn!(error = %e, "tail: read failed; will retry");
+                    continue;
+                }
+            };
+            if !out.is_empty() {
+                return Some(Bytes::from(out));
+            }
+        }
+    }
+
+    async fn read_new(&mut self) -> Result<Vec<u8>, StoreError> {
+        let store = &self.state.store;
+        let top = store.max_line_id().await?;
+        let now = Instant::now();
+        self.marks.push_back((now, top));
+        while let Some(&(at, id)) = self.marks.front() {
+            if now.duration_since(at) < TAIL_SETTLE {
+                break;
+            }
+            self.floor = self.floor.max(id);
+            self.marks.pop_front();
+        }
+        let floor = self.floor;
+        self.seen.retain(|&id| id > floor);
+        let received_since = now_us() - 600_000_000;
+        // Lines above the floor not sent yet: excluded by id while that list is short; past
+        // that, only lines above the newest one sent.
+        let (after, exclude): (i64, Vec<i64>) = if self.seen.len() <= TAIL_EXCLUDE_MAX {
+            (floor, self.seen.iter().copied().collect())
+        } else {
+            (self.seen.iter().copied().max().unwrap_or(floor), Vec::new())
+        };
+        let mut out = Vec::new();
+        let rows = store
+            .lines_after(
+                self.app_id,
+                &self.q,
+                after,
+                &exclude,
+                received_since,
+                TAIL_BATCH,
+            )
+            .await?;
+        for row in rows {
+            if self.seen.insert(row.id) {
+                write_line(&mut out, &row, &self.app, self.format);
+            }
+        }
+        Ok(out)
+    }
+}
