@@ -39,6 +39,9 @@ ALTER TABLE lines
     ADD COLUMN path        text COLLATE "C",
     -- Router `host`.
     ADD COLUMN host        text,
+    -- Router `path` without its query string, id-like segments (numbers, UUIDs, long hex) as
+    -- `:id`: computed once at ingest so /stats/requests?by=path groups without regexes.
+    ADD COLUMN route       text COLLATE "C",
     -- Router `dyno`: the dyno that served the request (the line's own dyno is 'router').
     ADD COLUMN router_dyno text,
     -- The request id of router lines, and of app lines that log one (JSON/logfmt key or a

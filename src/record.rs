@@ -197,6 +197,9 @@ pub struct Columns<'a> {
     pub path: Option<Text<'a>>,
     /// Router `host`.
     pub host: Option<Text<'a>>,
+    /// Router `path` without its query string and with id-like segments as `:id`: what
+    /// `/stats/requests?by=path` groups on.
+    pub route: Option<Text<'a>>,
     /// Router `dyno`: the dyno that served the request (the line's own PROCID is `router`).
     pub router_dyno: Option<Text<'a>>,
     /// The request id: router `request_id`, or one an app line carries.
@@ -307,6 +310,7 @@ impl Columns<'_> {
             method: own(self.method),
             path: own(self.path),
             host: own(self.host),
+            route: own(self.route),
             router_dyno: own(self.router_dyno),
             request_id: own(self.request_id),
             code: own(self.code),

@@ -16,6 +16,35 @@ pub fn level_name(severity: i16) -> &'static str {
     Level::from_severity(u8::try_from(severity).unwrap_or(7)).as_str()
 }
 
+/// Joins the rows of a split line whose chunks were stored separately (they came in different
+/// requests): a `continued` row absorbs the next row of the same source, dyno and timestamp
+/// (other dynos' lines with that timestamp may sit in between). `rows` are oldest first.
+pub fn join_continued(rows: Vec<LineRow>) -> Vec<LineRow> {
+    let mut slots: Vec<Option<LineRow>> = rows.into_iter().map(Some).collect();
+    for i in 0..slots.len() {
+        loop {
+            let Some(head) = &slots[i] else { break };
+            if !head.continued {
+                break;
+            }
+            let next = (i + 1..slots.len())
+                .take_while(|&j| slots[j].as_ref().is_none_or(|r| r.ts == head.ts))
+                .find(|&j| {
+                    slots[j]
+                        .as_ref()
+                        .is_some_and(|r| r.dyno == head.dyno && r.source == head.source)
+                });
+            let Some(j) = next else { break };
+            let Some(rest) = slots[j].take() else { break };
+            if let Some(head) = slots[i].as_mut() {
+                head.message.push_str(&rest.message);
+                head.continued = rest.continued;
+            }
+        }
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// Appends one line exactly as `heroku logs` prints it:
 /// `2026-11-01T10:00:00.118264+00:00 heroku[router]: message` and a newline.
 pub fn push_text(out: &mut Vec<u8>, row: &LineRow) {
@@ -77,6 +106,7 @@ mod tests {
             message: "at=info method=GET path=\"/\"".into(),
             fields: Json(json!({})),
             tags: None,
+            continued: false,
         };
         let mut out = Vec::new();
         push_text(&mut out, &row);
@@ -88,5 +118,20 @@ mod tests {
         assert_eq!(v["ts"], "2026-11-01T10:00:00.118264Z");
         assert_eq!(v["level"], "info");
         assert_eq!(v["id"], "1");
+
+        let mut head = row.clone();
+        head.continued = true;
+        head.message = "first half ".into();
+        let mut tail = row.clone();
+        tail.id = 2;
+        tail.message = "second half".into();
+        let mut other = row.clone();
+        other.id = 3;
+        other.dyno = "web.2".into();
+        let joined = join_continued(vec![head, other, tail]);
+        assert_eq!(joined.len(), 2);
+        assert_eq!(joined[0].message, "first half second half");
+        assert!(!joined[0].continued);
+        assert_eq!(joined[1].dyno, "web.2");
     }
 }

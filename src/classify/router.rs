@@ -63,6 +63,11 @@ pub fn extract(text: &str) -> Extract<'_> {
             key => fields.push((Cow::Borrowed(key), Value::Str(value))),
         }
     }
+    columns.route = match &columns.path {
+        Some(Cow::Borrowed(path)) => Some(route(path)),
+        Some(Cow::Owned(path)) => Some(Cow::Owned(route(path).into_owned())),
+        None => None,
+    };
     Extract {
         level: Some(at.unwrap_or(Level::Info)),
         columns,
@@ -73,6 +78,36 @@ pub fn extract(text: &str) -> Extract<'_> {
         },
         dropped: 0,
     }
+}
+
+/// A path as `/stats/requests` groups it: the query string removed and id-like segments
+/// (numbers, UUIDs, hex of 16 or more digits) replaced by `:id`. `/items/42?ref=a` → `/items/:id`.
+pub fn route(path: &str) -> Text<'_> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    if !path.split('/').any(is_id) {
+        return Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if is_id(segment) {
+            out.push_str(":id");
+        } else {
+            out.push_str(segment);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Numbers, UUIDs and long hex strings.
+fn is_id(segment: &str) -> bool {
+    let b = segment.as_bytes();
+    !b.is_empty()
+        && (b.iter().all(u8::is_ascii_digit)
+            || super::app::is_uuid(segment)
+            || (b.len() >= 16 && b.iter().all(u8::is_ascii_hexdigit)))
 }
 
 /// `at=` as a level: `error`, `warning`, anything else is info (H80–H82 carry a code at

@@ -219,6 +219,7 @@ pub async fn logs(
     let page = state.store.lines_page(app_id, &q).await?;
     let mut rows = page.lines;
     rows.reverse();
+    let rows = format::join_continued(rows);
     let format = q.format.unwrap_or(Format::Text);
     Ok(lines_response(
         &rows,
@@ -318,14 +319,15 @@ pub async fn stats_requests(
     let groups: Vec<Value> = groups
         .into_iter()
         .map(|g| {
+            let pct = |i: usize| g.pct.as_ref().and_then(|p| p.get(i).copied().flatten());
             json!({
                 "key": g.key,
                 "count": g.count,
                 "errors": g.errors,
                 "error_rate": if g.count > 0 { g.errors as f64 / g.count as f64 } else { 0.0 },
-                "p50_ms": g.p50_ms,
-                "p95_ms": g.p95_ms,
-                "p99_ms": g.p99_ms,
+                "p50_ms": pct(0),
+                "p95_ms": pct(1),
+                "p99_ms": pct(2),
                 "max_ms": g.max_ms,
                 "bytes": g.bytes,
             })

@@ -10,10 +10,10 @@ use crate::record::{write_fields_json, Fields, LogRecord};
 /// Columns in the order [`encode_rows`] writes them; the writer's COPY statement uses this.
 pub const LINE_COLUMNS: &str =
     "app_id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields, \
-     frame_id, status, service_ms, connect_ms, bytes, method, path, host, router_dyno, request_id, \
-     code, parts, continued";
+     frame_id, status, service_ms, connect_ms, bytes, method, path, host, route, router_dyno, \
+     request_id, code, parts, continued";
 
-const FIELDS_PER_ROW: i16 = 25;
+const FIELDS_PER_ROW: i16 = 26;
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
@@ -64,6 +64,7 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
         put_opt(out, c.method.as_deref(), put_str);
         put_opt(out, c.path.as_deref(), put_str);
         put_opt(out, c.host.as_deref(), put_str);
+        put_opt(out, c.route.as_deref(), put_str);
         put_opt(out, c.router_dyno.as_deref(), put_str);
         put_opt(out, c.request_id.as_deref(), put_str);
         put_opt(out, c.code.as_deref(), put_str);
@@ -170,8 +171,8 @@ mod tests {
         };
         let mut out = Vec::new();
         encode_rows(&mut out, &ctx, &[rec]);
-        assert_eq!(&out[..2], &25i16.to_be_bytes());
-        assert_eq!(LINE_COLUMNS.split(',').count(), 25);
+        assert_eq!(&out[..2], &26i16.to_be_bytes());
+        assert_eq!(LINE_COLUMNS.split(',').count(), 26);
         // app_id
         assert_eq!(&out[2..6], &8i32.to_be_bytes());
         assert_eq!(&out[6..14], &7i64.to_be_bytes());

@@ -37,6 +37,9 @@ pub struct LineRow {
     pub fields: sqlx::types::Json<Value>,
     /// Drain-URL tags.
     pub tags: Option<sqlx::types::Json<Value>>,
+    /// The line goes on in the next row of the same dyno and timestamp (a split line whose
+    /// chunks came in different requests).
+    pub continued: bool,
 }
 
 /// An app visible to the API.
@@ -127,7 +130,8 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogQuery) 
 
 fn select_lines(qb: &mut QueryBuilder<'_, Postgres>) {
     qb.push(format!(
-        "SELECT id, ts, received_at, source, dyno, kind, level, message, {FIELDS_SQL} AS fields, tags FROM lines"
+        "SELECT id, ts, received_at, source, dyno, kind, level, message, {FIELDS_SQL} AS fields, tags, \
+         COALESCE(continued, false) AS continued FROM lines"
     ));
 }
 
@@ -233,9 +237,7 @@ impl Store {
         let sql = format!(
             "SELECT {key} AS key, count(*) AS count, \
                     count(*) FILTER (WHERE status >= 500) AS errors, \
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY service_ms) AS p50_ms, \
-                    percentile_cont(0.95) WITHIN GROUP (ORDER BY service_ms) AS p95_ms, \
-                    percentile_cont(0.99) WITHIN GROUP (ORDER BY service_ms) AS p99_ms, \
+                    percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY service_ms) AS pct, \
                     max(service_ms) AS max_ms, COALESCE(sum(bytes), 0)::int8 AS bytes \
              FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
              GROUP BY 1 ORDER BY {order} LIMIT $4"
@@ -410,12 +412,7 @@ impl GroupBy {
     /// The SQL expression of the group key (as text).
     fn sql(self) -> &'static str {
         match self {
-            GroupBy::Path => {
-                "regexp_replace(regexp_replace(regexp_replace(split_part(path, '?', 1), \
-                 '/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)', '/:id', 'g'), \
-                 '/[0-9a-fA-F]{16,}(?=/|$)', '/:id', 'g'), \
-                 '/[0-9]+(?=/|$)', '/:id', 'g')"
-            }
+            GroupBy::Path => "route",
             GroupBy::Status => "status::text",
             GroupBy::Dyno => "router_dyno",
             GroupBy::Method => "method",
@@ -437,9 +434,8 @@ pub struct RequestStats {
     pub key: Option<String>,
     pub count: i64,
     pub errors: i64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
+    /// p50, p95 and p99 of service_ms (one sort for all three).
+    pub pct: Option<Vec<Option<f64>>>,
     pub max_ms: Option<i32>,
     pub bytes: i64,
 }

@@ -561,3 +561,38 @@ async fn every_documented_path_answers_and_every_filter_is_documented() {
     }
     app.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_long_line_split_across_two_requests_reads_back_whole() {
+    let app = spawn().await;
+    app.app_with_token("shop", DRAIN).await;
+    let ts = "2026-11-01T10:00:00.000001+00:00";
+    let first = format!("<190>1 {ts} host app web.1 - {}", "a".repeat(10_000));
+    let second = format!("<190>1 {ts} host app web.1 - and the rest\n");
+    post_messages(&app, "shop", DRAIN, &[first]).await;
+    post_messages(
+        &app,
+        "shop",
+        DRAIN,
+        &[format!("<190>1 {ts} host app web.2 - elsewhere\n")],
+    )
+    .await;
+    post_messages(&app, "shop", DRAIN, &[second]).await;
+    let stored: Vec<Option<bool>> = sqlx::query_scalar("SELECT continued FROM lines ORDER BY id")
+        .fetch_all(app.store.pool())
+        .await
+        .expect("rows");
+    assert_eq!(
+        stored,
+        [Some(true), None, None],
+        "stored as it came: the head marked continued"
+    );
+    let text = get_text(&app, "/api/apps/shop/logs?dyno=web.1").await;
+    assert_eq!(
+        text,
+        format!("{ts} app[web.1]: {}and the rest\n", "a".repeat(10_000))
+    );
+    let all = get_text(&app, "/api/apps/shop/logs").await;
+    assert_eq!(all.lines().count(), 2);
+    app.stop().await.expect("stop");
+}

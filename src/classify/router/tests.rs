@@ -76,3 +76,23 @@ fn the_pre_2012_form_is_understood() {
     assert!(pairs(&e).contains(&("desc", &Value::Str("App crashed".into()))));
     assert!(pairs(&e).contains(&("wait", &Value::Str("0ms".into()))));
 }
+
+#[test]
+fn routes_drop_query_strings_and_ids() {
+    assert_eq!(route("/items/42?ref=a"), "/items/:id");
+    assert_eq!(route("/"), "/");
+    assert_eq!(
+        route("/u/0f3e8f6a-1b2c-4d5e-8f90-a1b2c3d4e5f6/edit"),
+        "/u/:id/edit"
+    );
+    assert_eq!(
+        route("/assets/application-62f13e9f.css"),
+        "/assets/application-62f13e9f.css"
+    );
+    assert_eq!(route("/blob/62f13e9f7cb78a2b3e436feaedd07fd6"), "/blob/:id");
+    assert_eq!(route("/v2/items"), "/v2/items");
+    assert_eq!(
+        route("/files/Annual Report 2023.pdf"),
+        "/files/Annual Report 2023.pdf"
+    );
+}

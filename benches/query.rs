@@ -1,0 +1,275 @@
+//! Query latency on a week of a busy app: loads LINES generated lines (default 10 million)
+//! spread over DAYS days (default 7) into a fresh database with binary COPY through the
+//! ingest encoder, starts a real server, and times the query API over HTTP, reporting p50/p95.
+//!
+//! ```sh
+//! cargo bench --bench query                         # private throwaway cluster, 10 M lines
+//! LINES=1000000 cargo bench --bench query           # a smaller run
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench query
+//! KEEP_DB=1 DATABASE_URL=… cargo bench --bench query    # keep the database for psql
+//! ```
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use logdrain::app::Application;
+use logdrain::classify::process_body;
+use logdrain::cli::{Cli, Command};
+use logdrain::config::{Database, DbConfig, Secret};
+use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
+use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
+use logdrain::store::{PoolSettings, Store};
+use logdrain::synth::Corpus;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection as _, PgConnection};
+use std::str::FromStr as _;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const API_TOKEN: &str = "bench-api-token-0123456789";
+/// Lines per generated body (a Logplex POST holds a few hundred).
+const LINES_PER_BODY: usize = 400;
+/// Rows per COPY statement.
+const ROWS_PER_COPY: usize = 100_000;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let lines = env_usize("LINES", 10_000_000);
+    let days = env_usize("DAYS", 7);
+    let (admin_url, mut cluster) =
+        match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => (url, None),
+            None => {
+                println!("query: DATABASE_URL not set, starting a throwaway private cluster");
+                let cluster = tokio::task::spawn_blocking(|| {
+                    PrivateCluster::start(ClusterOptions::ephemeral_in_temp())
+                })
+                .await
+                .context("cluster task")?
+                .context("starting a private PostgreSQL cluster (or set DATABASE_URL)")?;
+                (cluster.url("postgres"), Some(cluster))
+            }
+        };
+    let db = format!("logdrain_query_bench_{}", std::process::id());
+    let admin = PgConnectOptions::from_str(&admin_url).context("parsing DATABASE_URL")?;
+    let mut admin_conn = PgConnection::connect_with(&admin)
+        .await
+        .context("connecting")?;
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin_conn)
+        .await?;
+    let db_url = match admin_url.split_once('?') {
+        Some((base, q)) => format!(
+            "{}/{db}?{q}",
+            base.rsplit_once('/').map_or(base, |(b, _)| b)
+        ),
+        None => format!(
+            "{}/{db}",
+            admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b)
+        ),
+    };
+    let result = measure(&db_url, lines, days).await;
+    if std::env::var_os("KEEP_DB").is_some() && cluster.is_none() {
+        println!("kept database {db} (KEEP_DB)");
+        return result;
+    }
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin_conn)
+        .await?;
+    if let Some(mut c) = cluster.take() {
+        tokio::task::spawn_blocking(move || c.shutdown()).await.ok();
+    }
+    result
+}
+
+async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
+    let settings = PoolSettings {
+        max_connections: 8,
+        acquire_timeout: Duration::from_secs(30),
+    };
+    let store = Store::connect(db_url, &settings).await?;
+    store.migrate().await?;
+    let app_id: i64 = sqlx::query_scalar("INSERT INTO apps (name) VALUES ('bench') RETURNING id")
+        .fetch_one(store.pool())
+        .await?;
+
+    // A week of traffic ending now.
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let span_us = days as i64 * 86_400_000_000;
+    // Calibrate the step on a sample (stack traces come in bursts and skew the mean gap), so
+    // the generated lines end close to now.
+    let probe_lines = 200_000.min(lines.max(1));
+    let probe_step = 1_000_000u64;
+    let mut probe = Corpus::starting_at(0xbe9c4, 0).with_step_us(probe_step);
+    let mut last_ts = 0;
+    let mut message = Vec::new();
+    for _ in 0..probe_lines {
+        message.clear();
+        probe.next_message(&mut message);
+        if let Ok(m) = logdrain::logplex::parse(&message) {
+            last_ts = m.timestamp.unwrap_or(last_ts);
+        }
+    }
+    let per_line = last_ts as f64 / probe_lines as f64; // µs advanced per line at probe_step
+    let step = ((span_us as f64 / lines.max(1) as f64) / per_line * probe_step as f64) as u64;
+    let mut corpus = Corpus::starting_at(0xbe9c4, now_us - span_us).with_step_us(step);
+    let started = Instant::now();
+    let mut loaded = 0usize;
+    let mut raw = Vec::new();
+    let mut copy = Vec::new();
+    let mut conn = store.pool().acquire().await?;
+    while loaded < lines {
+        copy.clear();
+        copy.extend_from_slice(COPY_HEADER);
+        let mut in_copy = 0;
+        while in_copy < ROWS_PER_COPY && loaded < lines {
+            raw.clear();
+            let n = LINES_PER_BODY.min(lines - loaded);
+            corpus.body(n, &mut raw);
+            let processed = process_body(&raw, 256 * 1024, now_us);
+            let ctx = RowContext {
+                app_id,
+                received_us: now_us,
+                tags: None,
+                frame_id: None,
+            };
+            encode_rows(&mut copy, &ctx, &processed.records);
+            in_copy += processed.records.len();
+            loaded += n;
+        }
+        copy.extend_from_slice(COPY_TRAILER);
+        let mut sink = conn
+            .copy_in_raw(&format!(
+                "COPY lines ({LINE_COLUMNS}) FROM STDIN (FORMAT binary)"
+            ))
+            .await?;
+        sink.send(copy.as_slice()).await?;
+        sink.finish().await?;
+        if loaded % 1_000_000 < ROWS_PER_COPY {
+            println!(
+                "  loaded {loaded} lines ({:.0} lines/s)",
+                loaded as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    drop(conn);
+    sqlx::query("VACUUM ANALYZE lines")
+        .execute(store.pool())
+        .await?;
+    let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('lines'))")
+        .fetch_one(store.pool())
+        .await?;
+    let (first, last): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("SELECT min(ts), max(ts) FROM lines")
+            .fetch_one(store.pool())
+            .await?;
+    println!(
+        "loaded {loaded} lines in {:.0?} ({first} .. {last}); lines table with indexes: {size}",
+        started.elapsed()
+    );
+
+    // A request id and a rare word (its first 8 hex digits) from about 30 minutes ago.
+    let (request_id,): (String,) = sqlx::query_as(
+        "SELECT request_id FROM lines WHERE kind = 'router' AND ts < now() - interval '30 minutes' \
+         ORDER BY ts DESC LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    let word = request_id[..8].to_owned();
+
+    // The server, as `logdrain serve` runs it.
+    let cli = Cli::try_parse_from([
+        "logdrain",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--api-token",
+        API_TOKEN,
+    ])?;
+    let Command::Serve(serve) = cli.command else {
+        anyhow::bail!("not serve")
+    };
+    let config = serve.config(DbConfig {
+        database: Database::Url(Secret::new(db_url)),
+        pool_size: 8,
+        acquire_timeout: Duration::from_secs(30),
+    })?;
+    let app = Application::bind(config, store.clone()).await?;
+    let addr = app.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run(async move {
+        let _ = stop_rx.await;
+    }));
+    let client = logdrain::client::http_client();
+    let base = format!("http://{addr}/api/apps/bench");
+
+    println!();
+    println!("| query | p50 | p95 | runs |");
+    println!("|---|---|---|---|");
+    let cases: [(&str, String, usize); 6] = [
+        (
+            "latest 100 (`/logs?n=100`)",
+            format!("{base}/logs?n=100"),
+            30,
+        ),
+        (
+            "request_id lookup (`/requests/{id}`)",
+            format!("{base}/requests/{request_id}"),
+            30,
+        ),
+        (
+            "`q=` rare word, last hour",
+            format!("{base}/logs?q={word}&since=1h"),
+            20,
+        ),
+        (
+            "`q=` common word, whole week",
+            format!("{base}/logs?q=Completed"),
+            10,
+        ),
+        (
+            "`q=` rare word, whole week",
+            format!("{base}/logs?q={word}"),
+            3,
+        ),
+        (
+            "`/stats/requests?by=path`, 24 h",
+            format!("{base}/stats/requests?by=path&since=24h"),
+            10,
+        ),
+    ];
+    for (name, url, runs) in cases {
+        let mut times = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            let res = client.get(&url).bearer_auth(API_TOKEN).send().await?;
+            let status = res.status();
+            let body = res.bytes().await?;
+            times.push(t.elapsed());
+            anyhow::ensure!(status.is_success(), "{url}: {status}");
+            anyhow::ensure!(!body.is_empty(), "{url}: empty answer");
+        }
+        times.sort();
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!("| {name} | {:.1?} | {:.1?} | {runs} |", p(0.5), p(0.95));
+    }
+    let _ = stop_tx.send(());
+    server.await??;
+    Ok(())
+}
