@@ -22,13 +22,9 @@ pub fn level_name(severity: i16) -> &'static str {
 pub fn join_continued(rows: Vec<LineRow>) -> Vec<LineRow> {
     let mut slots: Vec<Option<LineRow>> = rows.into_iter().map(Some).collect();
     for i in 0..slots.len() {
-        loop {
-            let Some(head) = &slots[i] else { break };
-            if !head.continued {
-                break;
-            }
+        while let Some(head) = slots[i].as_ref().filter(|h| h.continued) {
             let next = (i + 1..slots.len())
-                .take_while(|&j| slots[j].as_ref().is_none_or(|r| r.ts == head.ts))
+                .take_while(|&j| slots[j].as_ref().map_or(true, |r| r.ts == head.ts))
                 .find(|&j| {
                     slots[j]
                         .as_ref()
