@@ -7,7 +7,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
     && echo 'fn main() {}' > benches/pipeline.rs && echo 'fn main() {}' > benches/load.rs \
-    && echo 'fn main() {}' > benches/store_write.rs \
+    && echo 'fn main() {}' > benches/store_write.rs && echo 'fn main() {}' > benches/query.rs \
     && cargo build --release --locked --bin logdrain || true
 COPY . .
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin logdrain

@@ -68,6 +68,14 @@ CREATE INDEX lines_app_level_ts ON lines (app_id, level, ts DESC, id DESC) WHERE
 CREATE INDEX lines_app_request_id ON lines (app_id, request_id) WHERE request_id IS NOT NULL;
 -- code=H12 and /stats/errors.
 CREATE INDEX lines_app_code_ts ON lines (app_id, code, ts DESC) WHERE code IS NOT NULL;
+-- /stats/requests: an index-only scan of a day of router lines (measured on 10 M lines: 0.15 s
+-- against 0.55 s through lines_app_kind_ts and the wide heap rows).
+CREATE INDEX lines_router_stats ON lines (app_id, ts)
+    INCLUDE (route, status, service_ms, bytes, router_dyno, method, host) WHERE kind = 'router';
+-- Index-only scans need the visibility map: vacuum an insert-only table every ~100 k lines
+-- rather than every 20% of its size.
+ALTER TABLE lines SET (autovacuum_vacuum_insert_threshold = 100000,
+                       autovacuum_vacuum_insert_scale_factor = 0.01);
 -- status=5xx / 400-499: HTTP errors are few; status=200 is served by the kind index.
 CREATE INDEX lines_app_status_ts ON lines (app_id, status, ts DESC) WHERE status >= 400;
 

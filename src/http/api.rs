@@ -319,15 +319,14 @@ pub async fn stats_requests(
     let groups: Vec<Value> = groups
         .into_iter()
         .map(|g| {
-            let pct = |i: usize| g.pct.as_ref().and_then(|p| p.get(i).copied().flatten());
             json!({
                 "key": g.key,
                 "count": g.count,
                 "errors": g.errors,
                 "error_rate": if g.count > 0 { g.errors as f64 / g.count as f64 } else { 0.0 },
-                "p50_ms": pct(0),
-                "p95_ms": pct(1),
-                "p99_ms": pct(2),
+                "p50_ms": g.p50_ms,
+                "p95_ms": g.p95_ms,
+                "p99_ms": g.p99_ms,
                 "max_ms": g.max_ms,
                 "bytes": g.bytes,
             })
