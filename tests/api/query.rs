@@ -596,3 +596,34 @@ async fn a_long_line_split_across_two_requests_reads_back_whole() {
     assert_eq!(all.lines().count(), 2);
     app.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn a_tail_on_one_server_sees_lines_written_by_another_sharing_the_database() {
+    let reader = spawn().await;
+    let writer = TestApp::spawn_on(&reader.db_url, &["--api-token", API]).await;
+    reader.app_with_token("shop", DRAIN).await;
+    let mut res = get(&reader, "/api/apps/shop/tail?format=ndjson", Some(API)).await;
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
+    post_messages(
+        &writer,
+        "shop",
+        DRAIN,
+        &[format!(
+            "<190>1 {now} host app web.1 - written by the other process\n"
+        )],
+    )
+    .await;
+    // Well inside the 5 s safety poll: the NOTIFY from the other server's commit wakes it.
+    let chunk = tokio::time::timeout(Duration::from_secs(3), res.chunk())
+        .await
+        .expect("woken by the other server's NOTIFY")
+        .expect("chunk")
+        .expect("some");
+    let line: Value = serde_json::from_slice(&chunk).expect("json");
+    assert_eq!(line["message"], "written by the other process");
+    drop(res);
+    writer.stop().await.expect("stop writer");
+    reader.stop().await.expect("stop reader");
+}
