@@ -150,16 +150,38 @@ impl Application {
         let router = http::router(state);
 
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let stopping = async move {
             shutdown.await;
             tracing::info!("shutdown: no new connections; finishing in-flight requests");
             // Live tails never finish on their own: end them so they do not hold shutdown up.
             tails_stop.stop();
             let _ = stopping_tx.send(());
-        });
+        };
+        let serve: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match &config.tls {
+                None => Box::pin(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopping)
+                        .into_future(),
+                ),
+                Some(files) => {
+                    let cert = http::tls::ReloadingCert::load(files)?;
+                    let tls = http::tls::server_config(cert.clone())?;
+                    let (reload_stop_tx, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
+                    tokio::spawn(http::tls::watch_reloads(cert, async move {
+                        let _ = reload_stop_rx.await;
+                    }));
+                    let idle = config.idle_timeout;
+                    Box::pin(async move {
+                        http::tls::serve(listener, router, tls, idle, stopping).await;
+                        let _ = reload_stop_tx.send(());
+                        Ok(())
+                    })
+                }
+            };
         let grace = config.shutdown_grace;
         let served = async {
-            let mut serve = std::pin::pin!(serve.into_future());
+            let mut serve = serve;
             tokio::select! {
                 r = &mut serve => r,
                 _ = async {

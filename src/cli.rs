@@ -2,7 +2,7 @@
 //! Nothing else in logdrain reads environment variables.
 
 use crate::config::{
-    parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig,
+    parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig, TlsFiles,
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -252,6 +252,19 @@ pub struct ServeArgs {
     /// Time allowed on shutdown for in-flight requests and the final flush (Heroku gives 30 s).
     #[arg(long, env = "LOGDRAIN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); reloaded on SIGHUP or when
+    /// the file changes.
+    #[arg(long, env = "LOGDRAIN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key for --tls-cert.
+    #[arg(long, env = "LOGDRAIN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// How long an idle keep-alive connection stays open (Logplex reuses connections).
+    #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 impl DbArgs {
@@ -334,6 +347,14 @@ impl ServeArgs {
             retry_after: self.retry_after,
             auth_cache_ttl: self.auth_cache_ttl,
             shutdown_grace: self.shutdown_grace,
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
+            idle_timeout: self.idle_timeout,
         })
     }
 }

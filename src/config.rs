@@ -84,6 +84,19 @@ pub struct ServeConfig {
     pub auth_cache_ttl: Duration,
     /// Time allowed for in-flight requests and the final flush on shutdown.
     pub shutdown_grace: Duration,
+    /// Serve HTTPS with these files, when set.
+    pub tls: Option<TlsFiles>,
+    /// Idle keep-alive connections are closed after this long.
+    pub idle_timeout: Duration,
+}
+
+/// PEM files for serving HTTPS directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
 }
 
 /// A value that failed validation: names the setting.

@@ -6,6 +6,7 @@ mod auth;
 pub mod error;
 mod ingest;
 mod ops;
+pub mod tls;
 
 pub use api::ApiConfig;
 pub use auth::DrainAuth;
