@@ -1,7 +1,6 @@
 //! Thin entry point: parse the command line, start telemetry, dispatch.
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use logdrain::app::{self, Application};
 use logdrain::cli::{AppsCommand, Cli, Command, LogFormat};
 use logdrain::record::AppName;
@@ -10,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_file()?;
     init_tracing(cli.log_format);
     if let Command::Logs(args) | Command::Tail(args) = &cli.command {
         let tail = args.tail || matches!(cli.command, Command::Tail(_));

@@ -260,3 +260,68 @@ async fn logs_and_tail_commands_print_what_heroku_logs_prints() {
     app.stop().await.expect("stop");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn a_config_file_feeds_settings_and_its_mistakes_stop_startup() {
+    let app = TestApp::spawn().await;
+    app.app_with_token("listed-app", "s3cr3t-t0ken").await;
+    let dir = std::env::temp_dir().join(format!("logdrain-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        format!("database_url = {:?}\ndb_pool = 4\n", app.db_url),
+    )
+    .expect("write");
+    let run = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+                .args(&args)
+                .env_remove("DATABASE_URL")
+                .env_remove("LOGDRAIN_DRAIN_TOKEN")
+                .output()
+                .expect("run");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .await
+        .expect("join")
+    };
+    // The database URL comes from the file alone.
+    let (ok, out, err) = run(vec![
+        "apps".into(),
+        "list".into(),
+        "--config".into(),
+        good.display().to_string(),
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("listed-app"), "{out}");
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "max_bodyy = \"1MiB\"\n").expect("write");
+    let (ok, _, err) = run(vec![
+        "serve".into(),
+        "--config".into(),
+        bad.display().to_string(),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(err.contains("unknown setting `max_bodyy`"), "{err}");
+    assert!(err.contains("bad.toml"), "{err}");
+
+    std::fs::write(&bad, "max_body = \"lots\"\n").expect("write");
+    let (ok, _, err) = run(vec![
+        "serve".into(),
+        "--config".into(),
+        bad.display().to_string(),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(err.contains("--max-body"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await.expect("stop");
+}
