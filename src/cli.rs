@@ -114,7 +114,7 @@ pub fn with_file_settings(
         let in_env = arg
             .get_env()
             .and_then(|e| e.to_str())
-            .is_some_and(|name| env_set(name));
+            .is_some_and(&env_set);
         if !on_command_line && !in_env {
             out.push(format!("--{long}={value}"));
         }
@@ -548,7 +548,7 @@ mod tests {
         let serve = Cli::command();
         let serve = serve
             .find_subcommand("serve")
-            .map(|s| s.clone())
+            .cloned()
             .unwrap_or_default();
         let mut ids: Vec<String> = serve
             .get_arguments()
