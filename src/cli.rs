@@ -111,10 +111,7 @@ pub fn with_file_settings(
         let on_command_line = argv
             .iter()
             .any(|a| a == &format!("--{long}") || a.starts_with(&format!("--{long}=")));
-        let in_env = arg
-            .get_env()
-            .and_then(|e| e.to_str())
-            .is_some_and(&env_set);
+        let in_env = arg.get_env().and_then(|e| e.to_str()).is_some_and(&env_set);
         if !on_command_line && !in_env {
             out.push(format!("--{long}={value}"));
         }
@@ -546,10 +543,7 @@ mod tests {
             .map(|l| l.split("  ").next().unwrap_or(l).trim().to_owned() + "\n")
             .collect();
         let serve = Cli::command();
-        let serve = serve
-            .find_subcommand("serve")
-            .cloned()
-            .unwrap_or_default();
+        let serve = serve.find_subcommand("serve").cloned().unwrap_or_default();
         let mut ids: Vec<String> = serve
             .get_arguments()
             .chain(Cli::command().get_arguments())

@@ -29,6 +29,20 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let text = state.queue.metrics().render(state.queue.depth_bytes());
+    let mut text = state.queue.metrics().render(state.queue.depth_bytes());
+    let pool = state.store.pool();
+    let size = u64::from(pool.size());
+    let idle = u64::try_from(pool.num_idle()).unwrap_or(0);
+    let max = u64::from(pool.options().get_max_connections());
+    text.push_str(&format!(
+        "# HELP logdrain_db_pool_connections Database connections by state.\n\
+         # TYPE logdrain_db_pool_connections gauge\n\
+         logdrain_db_pool_connections{{state=\"idle\"}} {idle}\n\
+         logdrain_db_pool_connections{{state=\"in_use\"}} {}\n\
+         # HELP logdrain_db_pool_max_connections The pool's limit.\n\
+         # TYPE logdrain_db_pool_max_connections gauge\n\
+         logdrain_db_pool_max_connections {max}\n",
+        size.saturating_sub(idle)
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 /// Upper bounds (seconds) of the commit latency histogram.
 const COMMIT_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+/// Upper bounds of the rows-per-batch histogram.
+const ROW_BUCKETS: [u64; 6] = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
 /// Counters shared by the handlers and the writers.
 #[derive(Debug, Default)]
@@ -25,6 +27,7 @@ pub struct Metrics {
     batches_failed: AtomicU64,
     commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
     commit_micros_sum: AtomicU64,
+    row_buckets: [AtomicU64; ROW_BUCKETS.len()],
 }
 
 impl Metrics {
@@ -33,6 +36,11 @@ impl Metrics {
         self.lines_stored.fetch_add(rows, Relaxed);
         self.frames_deduplicated.fetch_add(duplicates, Relaxed);
         self.batches.fetch_add(1, Relaxed);
+        for (bucket, bound) in self.row_buckets.iter().zip(ROW_BUCKETS) {
+            if rows <= bound {
+                bucket.fetch_add(1, Relaxed);
+            }
+        }
         let secs = commit.as_secs_f64();
         for (bucket, bound) in self.commit_buckets.iter().zip(COMMIT_BUCKETS) {
             if secs <= bound {
@@ -119,6 +127,21 @@ impl Metrics {
             "{name}_sum {}",
             self.commit_micros_sum.load(Relaxed) as f64 / 1e6
         );
+        let _ = writeln!(s, "{name}_count {count}");
+        let name = "logdrain_batch_rows";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Lines written per committed batch.\n# TYPE {name} histogram"
+        );
+        for (bucket, bound) in self.row_buckets.iter().zip(ROW_BUCKETS) {
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Relaxed)
+            );
+        }
+        let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(s, "{name}_sum {}", self.lines_stored.load(Relaxed));
         let _ = writeln!(s, "{name}_count {count}");
         s
     }

@@ -325,3 +325,107 @@ async fn a_config_file_feeds_settings_and_its_mistakes_stop_startup() {
     let _ = std::fs::remove_dir_all(&dir);
     app.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn sigterm_under_load_loses_no_acknowledged_line() {
+    let app = TestApp::spawn().await;
+    app.app_with_token("heroku", "s3cr3t-t0ken").await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &app.db_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while app
+        .client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Eight Logplex-like senders, each posting 200-line frames with their own frame ids.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for sender in 0..8u64 {
+        let client = app.client.clone();
+        let url = format!("{base}/logs");
+        let stop = stop.clone();
+        senders.push(tokio::spawn(async move {
+            let mut corpus = logdrain::synth::Corpus::new(sender);
+            let mut acked = Vec::new();
+            let mut frame = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut body = Vec::new();
+                corpus.body(200, &mut body);
+                let id = format!("{sender:02}{frame:030}");
+                frame += 1;
+                match client
+                    .post(&url)
+                    .header("Authorization", basic("heroku", "s3cr3t-t0ken"))
+                    .header("Logplex-Frame-Id", &id)
+                    .header("Logplex-Msg-Count", "200")
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 204 => acked.push(id),
+                    Ok(_) => {}
+                    Err(_) => break, // the server stopped accepting
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "no exit within Heroku's 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut acked = Vec::new();
+    for s in senders {
+        acked.extend(s.await.expect("sender"));
+    }
+    assert!(
+        acked.len() > 8,
+        "load was applied: {} frames acknowledged",
+        acked.len()
+    );
+    // Every acknowledged frame is stored whole; no frame is stored partly or twice.
+    let per_frame: Vec<(String, i64)> =
+        sqlx::query_as("SELECT frame_id, count(*) FROM lines GROUP BY frame_id")
+            .fetch_all(app.store.pool())
+            .await
+            .expect("counts");
+    let stored: std::collections::HashMap<String, i64> = per_frame.into_iter().collect();
+    for id in &acked {
+        assert_eq!(stored.get(id), Some(&200), "acknowledged frame {id}");
+    }
+    assert!(
+        stored.values().all(|&n| n == 200),
+        "a frame stored partly or twice"
+    );
+}

@@ -420,6 +420,39 @@ async fn health_readiness_and_metrics_answer() {
         text.contains("logdrain_requests_accepted_total 1"),
         "{text}"
     );
+    assert!(text.contains("logdrain_batch_rows_count 1"), "{text}");
+    assert!(
+        text.contains("logdrain_commit_duration_seconds_count 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("logdrain_db_pool_max_connections 8"),
+        "{text}"
+    );
+    assert!(
+        text.contains("logdrain_db_pool_connections{state=\"idle\"}"),
+        "{text}"
+    );
+    // A retry of the same frame moves the dedupe counter.
+    assert_eq!(
+        post_sample(&app, post, &basic("heroku", TOKEN))
+            .await
+            .status(),
+        204
+    );
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("m")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        text.contains("logdrain_frames_deduplicated_total 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
