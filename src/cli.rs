@@ -53,8 +53,9 @@ impl Cli {
 }
 
 /// The command line with a `--flag value` appended for every setting of the TOML `text` that
-/// the command line and the environment (`env_set`) leave unset. Unknown keys, keys the
-/// command does not take, and values that are neither strings nor numbers are errors.
+/// the command line and the environment (`env_set`) leave unset. Settings of other commands
+/// are skipped (one file serves `serve` and `apps` alike); unknown keys and values that are
+/// neither strings nor numbers are errors.
 pub fn with_file_settings(
     argv: &[String],
     text: &str,

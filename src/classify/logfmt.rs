@@ -204,11 +204,43 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
         return None;
     }
     let value = if float {
-        Value::Float(number.parse::<f64>().ok().filter(|f| f.is_finite())?)
+        Value::Float(match simple_decimal(number) {
+            Some(f) => f,
+            None => number.parse::<f64>().ok().filter(|f| f.is_finite())?,
+        })
     } else {
         Value::Int(number.parse::<i64>().ok()?)
     };
     Some((value, unit))
+}
+
+/// `[-+]digits.digits` with at most 15 significant digits, computed exactly: both the digits
+/// as an integer and the power of ten are exact in an `f64`, so one division rounds correctly
+/// (the fast path of Clinger's algorithm). `None` for anything else (exponents, longer numbers).
+fn simple_decimal(text: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (int, frac) = digits.split_once('.')?;
+    if int.len() + frac.len() > 15 || frac.is_empty() {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        mantissa = mantissa * 10 + u64::from(d);
+    }
+    #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
+    let value = mantissa as f64 / POW10[frac.len()];
+    Some(if negative { -value } else { value })
 }
 
 /// A whole number with an optional `ms` suffix, as router `connect=`/`service=` values.

@@ -71,3 +71,32 @@ fn numbers_keep_their_type_and_lose_their_unit() {
     assert_eq!(millis("0"), Some(0));
     assert_eq!(millis(""), None);
 }
+
+#[test]
+fn the_decimal_fast_path_agrees_with_the_standard_parser() {
+    for text in [
+        "21.00",
+        "0.02767",
+        "15405636.0",
+        "-3.5",
+        "+0.1",
+        "123456789.012345",
+        "0.1",
+        "2.46",
+    ] {
+        assert_eq!(simple_decimal(text), text.parse::<f64>().ok(), "{text}");
+    }
+    assert_eq!(simple_decimal("1234567890.1234567"), None); // too many digits: slow path
+    assert_eq!(simple_decimal("1e5"), None);
+    assert_eq!(simple_decimal("1."), None);
+}
+
+proptest::proptest! {
+    #[test]
+    fn decimals_match_std(int in 0u64..10_000_000, frac in 0u64..10_000_000, width in 1usize..8) {
+        let text = format!("{int}.{frac:0width$}");
+        if let Some(fast) = simple_decimal(&text) {
+            proptest::prop_assert_eq!(Some(fast), text.parse::<f64>().ok(), "{}", text);
+        }
+    }
+}
