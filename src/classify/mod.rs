@@ -56,6 +56,14 @@ pub struct Extract<'t> {
 }
 
 impl Extract<'_> {
+    /// The value of one extracted field that has no column of its own (tests and tools).
+    pub fn field(&self, key: &str) -> Option<&crate::record::Value<'_>> {
+        match &self.fields {
+            Fields::Pairs(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     /// Detaches the extract from the text it borrows.
     fn into_owned(self) -> Extract<'static> {
         Extract {

@@ -284,6 +284,23 @@ pub async fn request(
     ))
 }
 
+/// An aggregate answer: `body`'s keys after the range it covers.
+fn in_range(range: params::Range, body: Value) -> Response {
+    let mut out = Map::new();
+    out.insert(
+        "since".into(),
+        Value::from(rfc3339(&micros_to_utc(range.since_us))),
+    );
+    out.insert(
+        "until".into(),
+        Value::from(rfc3339(&micros_to_utc(range.until_us))),
+    );
+    if let Value::Object(fields) = body {
+        out.extend(fields);
+    }
+    axum::Json(Value::Object(out)).into_response()
+}
+
 /// `GET /api/apps/{app}/stats/requests`.
 pub async fn stats_requests(
     State(state): State<AppState>,
@@ -332,12 +349,7 @@ pub async fn stats_requests(
             })
         })
         .collect();
-    Ok(axum::Json(json!({
-        "since": rfc3339(&micros_to_utc(range.since_us)),
-        "until": rfc3339(&micros_to_utc(range.until_us)),
-        "groups": groups,
-    }))
-    .into_response())
+    Ok(in_range(range, json!({ "groups": groups })))
 }
 
 /// `GET /api/apps/{app}/stats/errors`.
@@ -367,12 +379,7 @@ pub async fn stats_errors(
             })
         })
         .collect();
-    Ok(axum::Json(json!({
-        "since": rfc3339(&micros_to_utc(range.since_us)),
-        "until": rfc3339(&micros_to_utc(range.until_us)),
-        "codes": codes,
-    }))
-    .into_response())
+    Ok(in_range(range, json!({ "codes": codes })))
 }
 
 /// `GET /api/apps/{app}/metrics`.
@@ -410,13 +417,10 @@ pub async fn metrics(
             series.push(Value::Object(point));
         }
     }
-    Ok(axum::Json(json!({
-        "since": rfc3339(&micros_to_utc(range.since_us)),
-        "until": rfc3339(&micros_to_utc(range.until_us)),
-        "bucket": format!("{secs}s"),
-        "dynos": dynos,
-    }))
-    .into_response())
+    Ok(in_range(
+        range,
+        json!({ "bucket": format!("{secs}s"), "dynos": dynos }),
+    ))
 }
 
 /// `GET /api/apps/{app}/loss`.
@@ -429,14 +433,14 @@ pub async fn loss(
     let app_id = app_scope(&state, &headers, &app).await?;
     let range = params::parse_range(query.as_deref().unwrap_or(""), now_us())?;
     let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
-    Ok(axum::Json(json!({
-        "since": rfc3339(&micros_to_utc(range.since_us)),
-        "until": rfc3339(&micros_to_utc(range.until_us)),
-        "dropped": dropped,
-        "msg_count_mismatches": mismatches,
-        "duplicate_frames": duplicates,
-    }))
-    .into_response())
+    Ok(in_range(
+        range,
+        json!({
+            "dropped": dropped,
+            "msg_count_mismatches": mismatches,
+            "duplicate_frames": duplicates,
+        }),
+    ))
 }
 
 /// `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit.

@@ -69,6 +69,17 @@ pub fn parse_micros(token: &[u8]) -> Option<i64> {
         return None;
     }
 
+    civil_micros(
+        [year, month, day, hour, minute, second],
+        fraction,
+        offset_seconds,
+    )
+}
+
+/// Microseconds since the epoch of a civil UTC time given as `[year, month, day, hour, minute,
+/// second]` plus microseconds, minus `offset_seconds`; `None` when a field is out of range.
+fn civil_micros(fields: [i64; 6], fraction: i64, offset_seconds: i64) -> Option<i64> {
+    let [year, month, day, hour, minute, second] = fields;
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -78,7 +89,6 @@ pub fn parse_micros(token: &[u8]) -> Option<i64> {
     {
         return None;
     }
-
     let days = days_from_civil(year, month, day);
     let seconds = days * SECONDS_PER_DAY + hour * 3_600 + minute * 60 + second - offset_seconds;
     Some(seconds * MICROS_PER_SECOND + fraction)
@@ -161,21 +171,11 @@ fn parse_heroku_micros(t: &[u8; 32]) -> Option<i64> {
             (d < 10).then(|| acc * 10 + i64::from(d))
         })
     };
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    let fraction = digits(20..26)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * SECONDS_PER_DAY + hour * 3_600 + minute * 60 + second;
-    Some(seconds * MICROS_PER_SECOND + fraction)
+    let date = [digits(0..4)?, digits(5..7)?, digits(8..10)?];
+    let time = [digits(11..13)?, digits(14..16)?, digits(17..19)?];
+    let [year, month, day] = date;
+    let [hour, minute, second] = time;
+    civil_micros([year, month, day, hour, minute, second], digits(20..26)?, 0)
 }
 
 /// Length of a month in the proleptic Gregorian calendar.

@@ -18,6 +18,37 @@ fn logdrain(db_url: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs the real `logdrain serve` binary on the test app's database; returns it once ready.
+async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &app.db_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while app
+        .client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (child, base)
+}
+
 fn token_in(stdout: &str) -> String {
     let line = stdout
         .lines()
@@ -112,32 +143,7 @@ async fn sigterm_stops_the_server_cleanly_after_answering_what_it_accepted() {
     // A database prepared by the harness; the real binary serves it.
     let app = TestApp::spawn().await;
     app.app_with_token("heroku", "s3cr3t-t0ken").await;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &app.db_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while app
-        .client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut child, base) = serve_binary(&app).await;
     let posts = sample_posts();
     let post = posts.iter().find(|p| p.name.starts_with("15")).expect("15");
     let res = app
@@ -330,32 +336,7 @@ async fn a_config_file_feeds_settings_and_its_mistakes_stop_startup() {
 async fn sigterm_under_load_loses_no_acknowledged_line() {
     let app = TestApp::spawn().await;
     app.app_with_token("heroku", "s3cr3t-t0ken").await;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &app.db_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while app
-        .client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut child, base) = serve_binary(&app).await;
     // Eight Logplex-like senders, each posting 200-line frames with their own frame ids.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();

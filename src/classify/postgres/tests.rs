@@ -1,10 +1,7 @@
 use super::*;
 
 fn get<'a>(e: &'a Extract<'_>, key: &str) -> Option<&'a Value<'a>> {
-    match &e.fields {
-        Fields::Pairs(p) => p.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
+    e.field(key)
 }
 
 #[test]
