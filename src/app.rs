@@ -13,7 +13,7 @@ use crate::store::notify::Tails;
 use crate::store::pgcluster::{ClusterOptions, PrivateCluster};
 use crate::store::{PoolSettings, Store};
 use anyhow::Context as _;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -145,6 +145,7 @@ impl Application {
                 max_frame_bytes: config.max_frame_bytes,
                 ack_timeout: config.ack_timeout,
                 retry_after: config.retry_after,
+                body_timeout: config.body_timeout,
             }),
         };
         let router = http::router(state);
@@ -157,31 +158,36 @@ impl Application {
             tails_stop.stop();
             let _ = stopping_tx.send(());
         };
-        let serve: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
-            match &config.tls {
-                None => Box::pin(
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stopping)
-                        .into_future(),
-                ),
-                Some(files) => {
-                    let cert = http::tls::ReloadingCert::load(files)?;
-                    let tls = http::tls::server_config(cert.clone())?;
-                    let (reload_stop_tx, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
-                    tokio::spawn(http::tls::watch_reloads(cert, async move {
-                        let _ = reload_stop_rx.await;
-                    }));
-                    let idle = config.idle_timeout;
-                    Box::pin(async move {
-                        http::tls::serve(listener, router, tls, idle, stopping).await;
-                        let _ = reload_stop_tx.send(());
-                        Ok(())
-                    })
-                }
+        let tls = match &config.tls {
+            None => None,
+            Some(files) => {
+                let cert = http::server::ReloadingCert::load(files)?;
+                let (reload_stop_tx, reload_stop_rx) = tokio::sync::oneshot::channel::<()>();
+                tokio::spawn(http::server::watch_reloads(cert.clone(), async move {
+                    let _ = reload_stop_rx.await;
+                }));
+                Some((http::server::server_config(cert)?, reload_stop_tx))
+            }
+        };
+        let limits = http::server::ConnLimits {
+            max_connections: config.max_connections,
+            idle_timeout: config.idle_timeout,
+            retry_after: config.retry_after,
+        };
+        let serve = async move {
+            let (tls_config, reload_stop) = match tls {
+                Some((c, stop)) => (Some(c), Some(stop)),
+                None => (None, None),
             };
+            http::server::serve(listener, router, tls_config, limits, stopping).await;
+            if let Some(stop) = reload_stop {
+                let _ = stop.send(());
+            }
+            Ok::<(), std::io::Error>(())
+        };
         let grace = config.shutdown_grace;
         let served = async {
-            let mut serve = serve;
+            let mut serve = std::pin::pin!(serve);
             tokio::select! {
                 r = &mut serve => r,
                 _ = async {

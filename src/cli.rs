@@ -376,9 +376,18 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// How long an idle keep-alive connection stays open (Logplex reuses connections).
+    /// How long a connection may wait for a complete request head: the keep-alive idle timeout
+    /// (Logplex reuses connections) and the bound on clients that trickle their headers.
     #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// How long a request body may take to arrive; slower gets 503 (so Logplex retries).
+    #[arg(long, env = "LOGDRAIN_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+
+    /// Connections served at once; more get 503 with Retry-After and are closed.
+    #[arg(long, env = "LOGDRAIN_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 impl DbArgs {
@@ -469,6 +478,8 @@ impl ServeArgs {
                 _ => None,
             },
             idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", self.max_connections)?,
         })
     }
 }

@@ -86,8 +86,12 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these files, when set.
     pub tls: Option<TlsFiles>,
-    /// Idle keep-alive connections are closed after this long.
+    /// Idle keep-alive connections (and unfinished request heads) are closed after this long.
     pub idle_timeout: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// PEM files for serving HTTPS directly.

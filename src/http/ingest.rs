@@ -62,11 +62,20 @@ async fn receive(
             limit: limits.max_body_bytes,
         });
     }
-    let raw = axum::body::to_bytes(body, limits.max_body_bytes)
-        .await
-        .map_err(|_| HttpError::PayloadTooLarge {
-            limit: limits.max_body_bytes,
-        })?;
+    // A body that trickles in (slow loris) is cut off; 503 rather than 408, because Logplex
+    // drops a frame for good on any 4xx but 429 and a slow network is not the frame's fault.
+    let raw = tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| HttpError::Unavailable {
+        reason: format!("request body not received within {:?}", limits.body_timeout),
+        retry_after: limits.retry_after,
+    })?
+    .map_err(|_| HttpError::PayloadTooLarge {
+        limit: limits.max_body_bytes,
+    })?;
     let body = decode(headers, raw, limits.max_body_bytes)?;
 
     // 3. The pure pipeline.

@@ -6,7 +6,7 @@ mod auth;
 pub mod error;
 mod ingest;
 mod ops;
-pub mod tls;
+pub mod server;
 
 pub use api::ApiConfig;
 pub use auth::DrainAuth;
@@ -32,6 +32,8 @@ pub struct Limits {
     pub ack_timeout: Duration,
     /// Retry-After on 503.
     pub retry_after: Duration,
+    /// Longest a request body may take to arrive.
+    pub body_timeout: Duration,
 }
 
 /// What every handler can reach; cheap to clone.

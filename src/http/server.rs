@@ -1,6 +1,9 @@
-//! HTTPS served in-process with rustls (TLS 1.2 and 1.3, HTTP/1.1), for hosts that terminate
-//! TLS themselves. The certificate is reloaded on SIGHUP or when its file changes; connections
-//! already open keep theirs, new handshakes get the new one, nothing is dropped.
+//! The connection layer: HTTP/1.1 over plain TCP or in-process TLS (rustls, TLS 1.2 and 1.3),
+//! with a connection limit, an idle/header timeout and graceful shutdown, for both.
+//!
+//! The certificate is reloaded on SIGHUP or when its file changes; connections already open
+//! keep theirs, new handshakes get the new one, nothing is dropped. Past the connection limit a
+//! new connection gets `503` with `Retry-After` and is closed, so a flood costs a bounded amount.
 
 use crate::config::TlsFiles;
 use anyhow::{anyhow, Context as _};
@@ -140,16 +143,30 @@ pub async fn watch_reloads(cert: Arc<ReloadingCert>, stop: impl Future<Output = 
     }
 }
 
-/// Serves `router` over HTTPS until `shutdown` resolves, then stops accepting and waits for
-/// open connections to finish their requests (the caller bounds the wait).
+/// Connection-level limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Open connections served at once; more get 503 and are closed.
+    pub max_connections: usize,
+    /// How long a connection may sit without a complete request head: the keep-alive idle
+    /// timeout, and the bound on a client that trickles its headers (slow loris).
+    pub idle_timeout: Duration,
+    /// Sent as Retry-After to connections over the limit.
+    pub retry_after: Duration,
+}
+
+/// Serves `router` (over TLS when `tls` is set) until `shutdown` resolves, then stops
+/// accepting and waits for open connections to finish their requests (the caller bounds the
+/// wait).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    config: rustls::ServerConfig,
-    idle_timeout: Duration,
+    tls: Option<rustls::ServerConfig>,
+    limits: ConnLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls.map(|config| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -164,29 +181,58 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        let _ = tcp.set_nodelay(true);
+        let permit = Arc::clone(&permits).try_acquire_owned().ok();
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                    return;
+            match acceptor {
+                None => serve_one(TokioIo::new(tcp), router, permit, limits, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => {
+                            serve_one(TokioIo::new(tls), router, permit, limits, watcher).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
                 }
-                Err(_) => return,
-            };
-            let service = hyper::service::service_fn(move |req| router.clone().oneshot(req));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .timer(TokioTimer::new())
-                .header_read_timeout(idle_timeout)
-                .serve_connection(TokioIo::new(tls), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(error = %e, "HTTPS connection ended with an error");
             }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Serves one connection, or answers 503 when it is over the limit (`permit` is `None`).
+async fn serve_one<I>(
+    io: TokioIo<I>,
+    router: Router,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    limits: ConnLimits,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use tokio::io::AsyncWriteExt as _;
+    let Some(_permit) = permit else {
+        let mut io = io.into_inner();
+        let answer = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            limits.retry_after.as_secs().max(1)
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(1), io.write_all(answer.as_bytes())).await;
+        let _ = io.shutdown().await;
+        return;
+    };
+    let service = hyper::service::service_fn(move |req| router.clone().oneshot(req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle_timeout)
+        .serve_connection(io, service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }
