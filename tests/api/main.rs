@@ -4,7 +4,9 @@
 mod classify;
 mod cli;
 mod helpers;
+mod hostile;
 mod ingest;
 mod outage;
 mod query;
+mod reliability;
 mod tls;
