@@ -1,6 +1,6 @@
 //! The `logdrain` binary itself: app management commands and SIGTERM handling.
 
-use crate::helpers::{basic, post_sample, sample_posts, TestApp};
+use crate::helpers::{basic, free_port, post_sample, sample_posts, wait_ready, TestApp};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,7 @@ fn logdrain(db_url: &str, args: &[&str]) -> (bool, String, String) {
 
 /// Runs the real `logdrain serve` binary on the test app's database; returns it once ready.
 async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &app.db_url)
@@ -31,21 +29,7 @@ async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
         .spawn()
         .expect("spawn");
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while app
-        .client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&app.client, &base).await;
     (child, base)
 }
 

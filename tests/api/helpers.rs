@@ -280,3 +280,27 @@ pub async fn post_sample(app: &TestApp, post: &SamplePost, auth: &str) -> reqwes
         .await
         .expect("request")
 }
+
+/// A free loopback port (for servers run as child processes).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Waits until `GET {base}/readyz` answers 200 (at most 20 s).
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let started = std::time::Instant::now();
+    while client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,7 +1,7 @@
 //! Hostile and broken input: each gets a clear, bounded answer and the server stays healthy.
 //! Secrets never reach logs, errors or metrics.
 
-use crate::helpers::{basic, TestApp};
+use crate::helpers::{basic, free_port, wait_ready, TestApp};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -313,10 +313,7 @@ async fn tokens_never_appear_in_logs_errors_or_metrics() {
     let drain = "drain-secret-token-7d793037a0760186";
     let wrong = "wrong-secret-token-9e107d9d372bb682";
     app.app_with_token("heroku", drain).await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        l.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let log_path =
         std::env::temp_dir().join(format!("logdrain-secrets-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).expect("log file");
@@ -331,18 +328,7 @@ async fn tokens_never_appear_in_logs_errors_or_metrics() {
         .spawn()
         .expect("spawn");
     let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while app
-        .client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(started.elapsed() < Duration::from_secs(20));
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&app.client, &base).await;
     let m = b"<190>1 2026-11-01T10:00:00.000001+00:00 host app web.1 - hello\n";
     let mut body = format!("{} ", m.len()).into_bytes();
     body.extend_from_slice(m);

@@ -10,7 +10,7 @@
 //! LOGDRAIN_RELIABILITY_KILLS=30 cargo test --release --test api reliability -- --nocapture
 //! ```
 
-use crate::helpers::{basic, fresh_database_on, TestApp};
+use crate::helpers::{basic, free_port, fresh_database_on, wait_ready, TestApp};
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -158,31 +158,11 @@ fn spawn_server(db_url: &str, port: u16) -> std::process::Child {
         .expect("spawn")
 }
 
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let started = Instant::now();
-    while client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "server did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_and_restart_under_load_loses_and_duplicates_nothing() {
     let app = TestApp::spawn().await;
     app.app_with_token("heroku", DRAIN).await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        l.local_addr().expect("addr").port()
-    };
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = spawn_server(&app.db_url, port);
     wait_ready(&app.client, &base).await;
