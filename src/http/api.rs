@@ -16,7 +16,7 @@ use crate::record::Kind;
 use crate::store::apps::{constant_time_eq, hash_token};
 use crate::store::read::{micros_to_utc, GroupBy, LineRow};
 use crate::store::StoreError;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -111,11 +111,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiEr
 }
 
 /// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
-pub(super) async fn app_scope(
-    state: &AppState,
-    headers: &HeaderMap,
-    app: &str,
-) -> Result<i64, ApiError> {
+async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, ApiError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
         Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),
@@ -128,11 +124,63 @@ pub(super) async fn app_scope(
     }
 }
 
+/// A per-app request, authorized: the app (401/403/404 already answered), its raw query
+/// string and the Accept header. Every `/api/apps/{app}/…` handler starts from this.
+pub struct AppRequest {
+    /// The app name from the path.
+    pub app: String,
+    /// Its id.
+    pub app_id: i64,
+    /// The query string, without `?`.
+    pub query: String,
+    /// The Accept header.
+    pub accept: Option<String>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for AppRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let Path(path) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound(String::new()))?;
+        let app = path.get("app").cloned().unwrap_or_default();
+        let app_id = app_scope(state, &parts.headers, &app).await?;
+        Ok(AppRequest {
+            app,
+            app_id,
+            query: parts.uri.query().unwrap_or("").to_owned(),
+            accept: accept(&parts.headers).map(str::to_owned),
+        })
+    }
+}
+
+impl AppRequest {
+    /// The `/logs`-style filters, `n` defaulting to `default_n`.
+    pub fn log_query(&self, default_n: i64) -> Result<LogQuery, ApiError> {
+        Ok(parse_log_query(
+            &self.query,
+            self.accept.as_deref(),
+            default_n,
+            now_us(),
+        )?)
+    }
+
+    /// `since`/`until` of the aggregate endpoints (default: the last hour).
+    pub fn range(&self) -> Result<params::Range, ApiError> {
+        Ok(params::parse_range(&self.query, now_us())?)
+    }
+}
+
 pub(super) fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-pub(super) fn accept(headers: &HeaderMap) -> Option<&str> {
+fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
@@ -195,19 +243,9 @@ fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<Stri
 }
 
 /// `GET /api/apps/{app}/logs`.
-pub async fn logs(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let q = parse_log_query(
-        query.as_deref().unwrap_or(""),
-        accept(&headers),
-        DEFAULT_LINES,
-        now_us(),
-    )?;
+pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+    let (app, app_id) = (req.app.as_str(), req.app_id);
+    let q = req.log_query(DEFAULT_LINES)?;
     let page = state.store.lines_page(app_id, &q).await?;
     let mut rows = page.lines;
     rows.reverse();
@@ -215,32 +253,22 @@ pub async fn logs(
     let format = q.format.unwrap_or(Format::Text);
     Ok(lines_response(
         &rows,
-        &app,
+        app,
         format,
         page.next.map(|c| c.encode()),
     ))
 }
 
 /// `GET /api/apps/{app}/events`: api and system lines, newest first.
-pub async fn events(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let mut q = parse_log_query(
-        query.as_deref().unwrap_or(""),
-        accept(&headers),
-        DEFAULT_LINES,
-        now_us(),
-    )?;
+pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+    let (app, app_id) = (req.app.as_str(), req.app_id);
+    let mut q = req.log_query(DEFAULT_LINES)?;
     q.kinds = vec![Kind::Api, Kind::System];
     let page = state.store.lines_page(app_id, &q).await?;
     let format = q.format.unwrap_or(Format::Text);
     Ok(lines_response(
         &page.lines,
-        &app,
+        app,
         format,
         page.next.map(|c| c.encode()),
     ))
@@ -249,17 +277,11 @@ pub async fn events(
 /// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first.
 pub async fn request(
     State(state): State<AppState>,
-    Path((app, request_id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Path((_, request_id)): Path<(String, String)>,
+    req: AppRequest,
 ) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let parsed = parse_log_query(
-        query.as_deref().unwrap_or(""),
-        accept(&headers),
-        MAX_LINES,
-        now_us(),
-    )?;
+    let (app, app_id) = (req.app.as_str(), req.app_id);
+    let parsed = req.log_query(MAX_LINES)?;
     let q = LogQuery {
         n: MAX_LINES,
         request_id: Some(request_id),
@@ -270,7 +292,7 @@ pub async fn request(
     rows.reverse();
     Ok(lines_response(
         &rows,
-        &app,
+        app,
         q.format.unwrap_or(Format::Text),
         None,
     ))
@@ -296,21 +318,19 @@ fn in_range(range: params::Range, body: Value) -> Response {
 /// `GET /api/apps/{app}/stats/requests`.
 pub async fn stats_requests(
     State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    req: AppRequest,
 ) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let query = query.unwrap_or_default();
-    let range = params::parse_range(&query, now_us())?;
-    let by = match params::param(&query, "by") {
+    let app_id = req.app_id;
+    let query = req.query.as_str();
+    let range = req.range()?;
+    let by = match params::param(query, "by") {
         None => GroupBy::Path,
         Some(b) => GroupBy::parse(&b).ok_or_else(|| ParamError {
             param: "by",
             message: format!("{b:?} is not one of path, status, dyno, method, host, minute, hour"),
         })?,
     };
-    let limit = match params::param(&query, "limit") {
+    let limit = match params::param(query, "limit") {
         None => 50,
         Some(l) => l
             .parse::<i64>()
@@ -347,12 +367,10 @@ pub async fn stats_requests(
 /// `GET /api/apps/{app}/stats/errors`.
 pub async fn stats_errors(
     State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    req: AppRequest,
 ) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let range = params::parse_range(query.as_deref().unwrap_or(""), now_us())?;
+    let app_id = req.app_id;
+    let range = req.range()?;
     let codes: Vec<Value> = state
         .store
         .error_stats(app_id, range)
@@ -375,16 +393,11 @@ pub async fn stats_errors(
 }
 
 /// `GET /api/apps/{app}/metrics`.
-pub async fn metrics(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let query = query.unwrap_or_default();
-    let range = params::parse_range(&query, now_us())?;
-    let bucket = match params::param(&query, "bucket") {
+pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+    let app_id = req.app_id;
+    let query = req.query.as_str();
+    let range = req.range()?;
+    let bucket = match params::param(query, "bucket") {
         None => Duration::from_secs(60),
         Some(b) => crate::config::parse_duration(&b)
             .ok()
@@ -416,14 +429,9 @@ pub async fn metrics(
 }
 
 /// `GET /api/apps/{app}/loss`.
-pub async fn loss(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let range = params::parse_range(query.as_deref().unwrap_or(""), now_us())?;
+pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+    let app_id = req.app_id;
+    let range = req.range()?;
     let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
     Ok(in_range(
         range,

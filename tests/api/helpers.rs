@@ -304,3 +304,29 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// A throwaway cluster of the test's own (to stop and start without disturbing other tests)
+/// and the URL of a fresh database on it.
+pub async fn own_cluster() -> (PrivateCluster, String) {
+    let cluster =
+        tokio::task::spawn_blocking(|| PrivateCluster::start(ClusterOptions::ephemeral_in_temp()))
+            .await
+            .expect("task")
+            .expect("cluster");
+    let db_url = fresh_database_on(&cluster.url("postgres")).await;
+    (cluster, db_url)
+}
+
+impl TestApp {
+    /// `GET path` as text (for unauthenticated endpoints such as `/metrics`).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("text")
+    }
+}

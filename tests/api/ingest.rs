@@ -400,15 +400,7 @@ async fn health_readiness_and_metrics_answer() {
             .status(),
         204
     );
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     assert!(
         text.contains(&format!(
             "logdrain_lines_stored_total {}",
@@ -440,15 +432,7 @@ async fn health_readiness_and_metrics_answer() {
             .status(),
         204
     );
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("m")
-        .text()
-        .await
-        .expect("text");
+    let text = app.get_text("/metrics").await;
     assert!(
         text.contains("logdrain_frames_deduplicated_total 1"),
         "{text}"

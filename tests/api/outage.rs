@@ -1,19 +1,13 @@
 //! Postgres stops mid-test: the drain answers 503 + Retry-After fast, then recovers by itself
 //! and nothing acknowledged is lost or stored twice.
 
-use crate::helpers::{basic, fresh_database_on, post_sample, sample_posts, TestApp};
-use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
+use crate::helpers::{basic, own_cluster, post_sample, sample_posts, TestApp};
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn postgres_outage_gets_503_then_recovers_with_nothing_lost() {
     // A cluster of its own, so stopping it does not disturb other tests.
-    let mut cluster =
-        tokio::task::spawn_blocking(|| PrivateCluster::start(ClusterOptions::ephemeral_in_temp()))
-            .await
-            .expect("task")
-            .expect("cluster");
-    let db_url = fresh_database_on(&cluster.url("postgres")).await;
+    let (mut cluster, db_url) = own_cluster().await;
     let app = TestApp::spawn_on(&db_url, &["--ack-timeout", "3s"]).await;
     app.app_with_token("heroku", "s3cr3t-t0ken").await;
     let auth = basic("heroku", "s3cr3t-t0ken");

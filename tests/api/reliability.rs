@@ -10,8 +10,7 @@
 //! LOGDRAIN_RELIABILITY_KILLS=30 cargo test --release --test api reliability -- --nocapture
 //! ```
 
-use crate::helpers::{basic, free_port, fresh_database_on, wait_ready, TestApp};
-use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
+use crate::helpers::{basic, free_port, own_cluster, wait_ready, TestApp};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -196,12 +195,7 @@ async fn sigkill_and_restart_under_load_loses_and_duplicates_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_restarted_and_locked_under_load_answers_503_fast_and_loses_nothing() {
-    let mut cluster =
-        tokio::task::spawn_blocking(|| PrivateCluster::start(ClusterOptions::ephemeral_in_temp()))
-            .await
-            .expect("task")
-            .expect("cluster");
-    let db_url = fresh_database_on(&cluster.url("postgres")).await;
+    let (mut cluster, db_url) = own_cluster().await;
     let app = TestApp::spawn_on(&db_url, &["--ack-timeout", "3s", "--db-timeout", "1s"]).await;
     app.app_with_token("heroku", DRAIN).await;
     let stop = Arc::new(AtomicBool::new(false));

@@ -1,16 +1,16 @@
 //! `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit,
 //! woken through the shared LISTEN/NOTIFY path (`store::notify`).
 
-use super::{accept, app_scope, now_us, ApiError};
+use super::{now_us, ApiError, AppRequest};
 use crate::api::format;
-use crate::api::params::{parse_log_query, Format, LogQuery, DEFAULT_TAIL_LINES};
+use crate::api::params::{Format, LogQuery, DEFAULT_TAIL_LINES};
 use crate::http::AppState;
 use crate::store::notify::ALL_APPS;
 use crate::store::read::LineRow;
 use crate::store::StoreError;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -28,19 +28,10 @@ const TAIL_EXCLUDE_MAX: usize = 5_000;
 const TAIL_MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit.
-pub async fn tail(
-    State(state): State<AppState>,
-    Path(app): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let app_id = app_scope(&state, &headers, &app).await?;
-    let mut q = parse_log_query(
-        query.as_deref().unwrap_or(""),
-        accept(&headers),
-        DEFAULT_TAIL_LINES,
-        now_us(),
-    )?;
+pub async fn tail(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+    let app_id = req.app_id;
+    let app = req.app.clone();
+    let mut q = req.log_query(DEFAULT_TAIL_LINES)?;
     q.cursor = None;
     let format = q.format.unwrap_or(Format::Text);
     // Subscribe before reading the backlog so nothing committed in between is missed.
