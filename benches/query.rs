@@ -16,6 +16,7 @@ use logdrain::classify::process_body;
 use logdrain::cli::{Cli, Command};
 use logdrain::config::{Database, DbConfig, Secret};
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
+use logdrain::store::partitions::Policy;
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
 use logdrain::store::{PoolSettings, Store};
 use logdrain::synth::Corpus;
@@ -96,6 +97,32 @@ async fn run() -> anyhow::Result<()> {
     result
 }
 
+/// Prints the size of every partition of `lines` together: heap (with TOAST) and indexes.
+async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
+    let (heap, indexes, trgm): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(sum(pg_table_size(inhrelid)), 0)::bigint, \
+                COALESCE(sum(pg_indexes_size(inhrelid)), 0)::bigint, \
+                COALESCE((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i \
+                          JOIN pg_class c ON c.oid = i.indexrelid \
+                          WHERE c.relname LIKE '%_message_trgm'), 0)::bigint \
+         FROM pg_inherits WHERE inhparent = 'lines'::regclass",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    let per = |b: i64| b as f64 / lines.max(1) as f64;
+    println!(
+        "lines on disk: heap {} MB ({:.0} B/line), indexes {} MB ({:.0} B/line, of which search \
+         {:.0} B/line), total {:.0} B/line",
+        heap >> 20,
+        per(heap),
+        indexes >> 20,
+        per(indexes),
+        per(trgm),
+        per(heap + indexes)
+    );
+    Ok(())
+}
+
 async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 8,
@@ -129,6 +156,16 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     let per_line = last_ts as f64 / probe_lines as f64; // µs advanced per line at probe_step
     let step = ((span_us as f64 / lines.max(1) as f64) / per_line * probe_step as f64) as u64;
     let mut corpus = Corpus::starting_at(0xbe9c4, now_us - span_us).with_step_us(step);
+    // The server makes partitions a day ahead as time passes; do what it would have done.
+    let no_index = Policy {
+        search_index: false,
+        ..Policy::default()
+    };
+    for day in 0..=days as i64 {
+        store
+            .maintain(&no_index, now_us - span_us + day * 86_400_000_000)
+            .await?;
+    }
     let started = Instant::now();
     let mut loaded = 0usize;
     let mut raw = Vec::new();
@@ -172,17 +209,27 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     sqlx::query("VACUUM ANALYZE lines")
         .execute(store.pool())
         .await?;
-    let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('lines'))")
-        .fetch_one(store.pool())
-        .await?;
+    let load_time = started.elapsed();
     let (first, last): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
         sqlx::query_as("SELECT min(ts), max(ts) FROM lines")
             .fetch_one(store.pool())
             .await?;
     println!(
-        "loaded {loaded} lines in {:.0?} ({first} .. {last}); lines table with indexes: {size}",
-        started.elapsed()
+        "loaded {loaded} lines in {load_time:.0?} ({:.0} lines/s, {first} .. {last})",
+        loaded as f64 / load_time.as_secs_f64()
     );
+    print_sizes(&store, loaded).await?;
+
+    // The sealed partitions get their search index, as the maintenance task builds them.
+    let t = Instant::now();
+    let report = store.maintain(&Policy::default(), now_us).await?;
+    println!(
+        "search indexes built on {} sealed partitions in {:.0?}",
+        report.indexed.len(),
+        t.elapsed()
+    );
+    sqlx::query("ANALYZE lines").execute(store.pool()).await?;
+    print_sizes(&store, loaded).await?;
 
     // A request id and a rare word (its first 8 hex digits) from about 30 minutes ago.
     let (request_id,): (String,) = sqlx::query_as(
@@ -192,6 +239,19 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     .fetch_one(store.pool())
     .await?;
     let word = request_id[..8].to_owned();
+    // And one from three days ago, in a sealed partition.
+    let (old_request_id,): (String,) = sqlx::query_as(
+        "SELECT request_id FROM lines WHERE kind = 'router' AND ts < now() - interval '3 days' \
+         ORDER BY ts DESC LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    let old_word = old_request_id[..8].to_owned();
+    let today =
+        chrono::DateTime::<chrono::Utc>::from_timestamp_micros(now_us - now_us % 86_400_000_000)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
 
     // The server, as `logdrain serve` runs it.
     let cli = Cli::try_parse_from([
@@ -222,7 +282,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     println!();
     println!("| query | p50 | p95 | runs |");
     println!("|---|---|---|---|");
-    let cases: [(&str, String, usize); 6] = [
+    let cases: [(&str, String, usize); 8] = [
         (
             "latest 100 (`/logs?n=100`)",
             format!("{base}/logs?n=100"),
@@ -247,6 +307,16 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             "`q=` rare word, whole week",
             format!("{base}/logs?q={word}"),
             3,
+        ),
+        (
+            "`q=` rare word from 3 days ago, whole span",
+            format!("{base}/logs?q={old_word}&since={days}d"),
+            5,
+        ),
+        (
+            "`q=` rare word, sealed partitions only (until today 00:00)",
+            format!("{base}/logs?q={old_word}&since={days}d&until={today}"),
+            5,
         ),
         (
             "`/stats/requests?by=path`, 24 h",

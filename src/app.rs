@@ -128,9 +128,24 @@ impl Application {
             metrics,
         );
         let (tails, tails_stop) = Tails::start(store.clone());
+        // Partitions for now and tomorrow before the first line arrives (quick: no index
+        // builds), then the full maintenance every LOGDRAIN_MAINTENANCE_EVERY.
+        let startup_policy = crate::store::partitions::Policy {
+            search_index: false,
+            ..config.maintenance.clone()
+        };
+        if let Err(e) = store.maintain(&startup_policy, now_us()).await {
+            tracing::warn!(error = %e, "startup maintenance failed; the periodic task retries");
+        }
+        let maintenance = tokio::spawn(maintenance_loop(
+            store.clone(),
+            config.maintenance.clone(),
+            config.maintenance_every,
+        ));
         let state = AppState {
             api: Arc::new(ApiConfig {
                 api_token: config.api_token.clone(),
+                maintenance: config.maintenance.clone(),
             }),
             tails,
             store: store.clone(),
@@ -201,11 +216,43 @@ impl Application {
         };
         served.await.context("serving HTTP")?;
 
+        // An index build in progress is abandoned (the next run starts it over).
+        maintenance.abort();
+        let _ = maintenance.await;
         tracing::info!("shutdown: flushing the write queue");
         writers.shutdown().await;
         store.close().await;
         tracing::info!("shutdown: complete");
         Ok(())
+    }
+}
+
+fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Runs maintenance every `every`, for ever (aborted on shutdown).
+async fn maintenance_loop(
+    store: Store,
+    policy: crate::store::partitions::Policy,
+    every: std::time::Duration,
+) {
+    // The start-up run just happened: the first periodic one is `every` later.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store.maintain(&policy, now_us()).await {
+            Ok(r) if r.ran => tracing::debug!(
+                created = r.created.len(),
+                dropped = r.dropped.len(),
+                indexed = r.indexed.len(),
+                db_bytes = r.db_bytes,
+                "maintenance done"
+            ),
+            Ok(_) => tracing::debug!("maintenance running in another process"),
+            Err(e) => tracing::warn!(error = %e, "maintenance failed; retrying on the next run"),
+        }
     }
 }
 

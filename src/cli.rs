@@ -120,6 +120,9 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print the latest lines, then stream new ones as they arrive (`heroku logs --tail`).
     Tail(LogsArgs),
+    /// Run partition maintenance once (create ahead, retention, search indexes) and print what
+    /// it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
+    Maintain(RetentionArgs),
 }
 
 /// `heroku logs`' flags, plus logdrain's filters.
@@ -306,6 +309,59 @@ pub struct ServeArgs {
     /// Connections served at once; more get 503 with Retry-After and are closed.
     #[arg(long, env = "LOGDRAIN_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+
+    /// How often the maintenance task runs (partitions ahead, retention, search indexes).
+    #[arg(long, env = "LOGDRAIN_MAINTENANCE_EVERY", default_value = "5m", value_parser = parse_duration)]
+    pub maintenance_every: Duration,
+}
+
+/// Partitions and retention; shared by `serve` and `maintain`.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Keep lines this long (e.g. 30d); older partitions are dropped whole. Unset: no age limit.
+    #[arg(long, env = "LOGDRAIN_RETENTION", value_parser = parse_duration)]
+    pub retention: Option<Duration>,
+
+    /// Database size budget (e.g. 900MB on a 1 GB plan): the oldest partitions are dropped
+    /// while the database is larger. Unset: no size limit.
+    #[arg(long, env = "LOGDRAIN_MAX_DB_SIZE", value_parser = parse_bytes)]
+    pub max_db_size: Option<usize>,
+
+    /// Time span of one partition of lines: 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d.
+    #[arg(long, env = "LOGDRAIN_PARTITION_INTERVAL", default_value = "1d", value_parser = parse_duration)]
+    pub partition_interval: Duration,
+
+    /// Build a trigram search index on each partition once its time is past (needs pg_trgm).
+    #[arg(long, env = "LOGDRAIN_SEARCH_INDEX", default_value_t = true, action = clap::ArgAction::Set)]
+    pub search_index: bool,
+}
+
+impl RetentionArgs {
+    /// The validated maintenance policy.
+    pub fn policy(&self) -> Result<crate::store::partitions::Policy, ConfigError> {
+        use crate::store::partitions::{check_interval, Policy};
+        check_interval(self.partition_interval).map_err(|message| ConfigError {
+            setting: "LOGDRAIN_PARTITION_INTERVAL",
+            message,
+        })?;
+        if let Some(age) = self.retention {
+            if age < self.partition_interval {
+                return Err(ConfigError {
+                    setting: "LOGDRAIN_RETENTION",
+                    message: "must be at least LOGDRAIN_PARTITION_INTERVAL".into(),
+                });
+            }
+        }
+        Ok(Policy {
+            interval: self.partition_interval,
+            max_age: self.retention,
+            max_db_bytes: self.max_db_size.map(|b| b as u64),
+            search_index: self.search_index,
+        })
+    }
 }
 
 impl DbArgs {
@@ -398,6 +454,15 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout,
             body_timeout: self.body_timeout,
             max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", self.max_connections)?,
+            maintenance: self.retention.policy()?,
+            maintenance_every: if self.maintenance_every.is_zero() {
+                return Err(ConfigError {
+                    setting: "LOGDRAIN_MAINTENANCE_EVERY",
+                    message: "must be greater than zero".into(),
+                });
+            } else {
+                self.maintenance_every
+            },
         })
     }
 }

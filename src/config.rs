@@ -92,6 +92,10 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Partitions, retention and search indexes.
+    pub maintenance: crate::store::partitions::Policy,
+    /// How often the maintenance task runs.
+    pub maintenance_every: Duration,
 }
 
 /// PEM files for serving HTTPS directly.

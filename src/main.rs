@@ -41,6 +41,9 @@ async fn main() -> anyhow::Result<()> {
                 max_body_bytes = config.max_body_bytes,
                 queue_bytes = config.queue_bytes,
                 writers = config.writers,
+                retention = ?config.maintenance.max_age,
+                max_db_bytes = ?config.maintenance.max_db_bytes,
+                partition_interval = ?config.maintenance.interval,
                 "logdrain serving"
             );
             let result = application.run(app::shutdown_signal()).await;
@@ -58,6 +61,38 @@ async fn main() -> anyhow::Result<()> {
             let result = apps(&db.store, command).await;
             db.store.close().await;
             result
+        }
+        Command::Maintain(args) => {
+            let policy = args.policy()?;
+            let db = app::open_database(&db_config).await?;
+            let now = chrono::Utc::now().timestamp_micros();
+            let result = db.store.maintain(&policy, now).await;
+            db.store.close().await;
+            let report = result?;
+            if !report.ran {
+                println!("another process is running maintenance; nothing done");
+                return Ok(());
+            }
+            for name in &report.created {
+                println!("created {name}");
+            }
+            for (name, why) in &report.dropped {
+                println!("dropped {name} ({})", why.as_str());
+            }
+            for name in &report.indexed {
+                println!("search index built on {name}");
+            }
+            println!(
+                "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
+                report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes
+            );
+            if let Some(w) = &report.warning {
+                println!("warning: {w}");
+            }
+            for e in &report.errors {
+                println!("not done (retried next run): {e}");
+            }
+            Ok(())
         }
         Command::Logs(_) | Command::Tail(_) => Ok(()), // handled above, without a database
     }

@@ -7,7 +7,7 @@ use super::Cli;
 /// The command line with a `--flag value` appended for every setting of the TOML `text` that
 /// the command line and the environment (`env_set`) leave unset. Settings of other commands
 /// are skipped (one file serves `serve` and `apps` alike); unknown keys and values that are
-/// neither strings nor numbers are errors.
+/// neither strings, numbers nor booleans are errors.
 pub fn with_file_settings(
     argv: &[String],
     text: &str,
@@ -54,9 +54,10 @@ pub fn with_file_settings(
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(n) => n.to_string(),
             toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
             other => {
                 return Err(format!(
-                    "`{key}`: expected a string or a number, got {}",
+                    "`{key}`: expected a string, a number or a boolean, got {}",
                     other.type_str()
                 ))
             }
@@ -139,7 +140,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("does not apply"), "{err}");
-        let err = with_file_settings(&cmd, "writers = true", |_| false).unwrap_err();
+        let err = with_file_settings(&cmd, "writers = [1]", |_| false).unwrap_err();
         assert!(err.contains("writers"), "{err}");
         assert!(with_file_settings(&cmd, "not toml", |_| false).is_err());
         let out = with_file_settings(&cmd, "max_body = \"lots\"", |_| false).unwrap_or_default();

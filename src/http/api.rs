@@ -27,6 +27,8 @@ use std::time::Duration;
 pub struct ApiConfig {
     /// The server token: reads every app.
     pub api_token: Option<Secret>,
+    /// The maintenance policy, shown by /readyz.
+    pub maintenance: crate::store::partitions::Policy,
 }
 
 /// What a bearer token may read.

@@ -19,10 +19,23 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let storage = if db {
+        state.store.storage_status().await.ok()
+    } else {
+        None
+    };
+    let policy = &state.api.maintenance;
     let body = serde_json::json!({
         "database": if db { "ok" } else { "unreachable" },
         "queue": if room { "ok" } else { "full" },
         "queue_depth_bytes": state.queue.depth_bytes(),
+        "retention": {
+            "max_age_seconds": policy.max_age.map(|d| d.as_secs()),
+            "max_db_bytes": policy.max_db_bytes,
+            "partition_interval_seconds": policy.interval.as_secs(),
+            "search_index": policy.search_index,
+        },
+        "storage": storage,
     });
     (status, axum::Json(body))
 }

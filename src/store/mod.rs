@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod copy;
 pub mod notify;
+pub mod partitions;
 pub mod pgcluster;
 pub mod read;
 mod write;

@@ -7,6 +7,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod outage;
+mod partitions;
 mod query;
 mod reliability;
 mod tls;

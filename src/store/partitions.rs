@@ -1,0 +1,632 @@
+//! Time partitions of `lines` and the maintenance task that keeps them: partitions created
+//! ahead of time, retention by age and by database size (whole partitions dropped, oldest
+//! first, never a bulk DELETE), stray lines moved out of the default partition, the trigram
+//! search index built on sealed partitions, and the frame ledger pruned.
+//!
+//! One process of many does the work: each run takes a session advisory lock and the others
+//! skip that round. Everything is recorded in `line_partitions` and `maintenance_status` (see
+//! migrations/0003_time_partitions.sql for the schema and the reasons).
+
+use super::{Store, StoreError};
+use chrono::{DateTime, Timelike, Utc};
+use sqlx::{Connection, PgConnection};
+use std::time::Duration;
+
+/// Advisory-lock key of the maintenance run (any constant shared by every process).
+pub const LOCK_KEY: i64 = 0x6c6f_6764_7261_696e; // "logdrain"
+
+/// A partition is sealed, and gets its search index, this long after its end: late lines
+/// (Logplex buffers, split chunks) still land in it first without paying for the index.
+pub const SEAL_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// The frame ledger keeps a Logplex-Frame-Id this long; Logplex retries within seconds to
+/// minutes, so a day is a wide margin.
+pub const FRAME_LEDGER_KEEP: Duration = Duration::from_secs(86_400);
+
+/// How long maintenance waits for a table lock before giving up until its next run. Short, so
+/// that writers and readers queued behind it never wait long.
+const LOCK_TIMEOUT: &str = "1s";
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// What maintenance keeps and builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Width of one partition; divides a day, so partitions align to UTC midnight.
+    pub interval: Duration,
+    /// Drop partitions whose newest possible line is older than this.
+    pub max_age: Option<Duration>,
+    /// Drop the oldest partitions while the database is larger than this many bytes.
+    pub max_db_bytes: Option<u64>,
+    /// Build a trigram index on `message` for each sealed partition (needs pg_trgm).
+    pub search_index: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            interval: Duration::from_secs(86_400),
+            max_age: None,
+            max_db_bytes: None,
+            search_index: true,
+        }
+    }
+}
+
+/// Checks a partition interval: whole hours that divide a day (1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d).
+pub fn check_interval(interval: Duration) -> Result<(), String> {
+    let secs = interval.as_secs();
+    if interval.subsec_nanos() == 0 && secs > 0 && secs % 3600 == 0 && 86_400 % secs == 0 {
+        Ok(())
+    } else {
+        Err("must be whole hours that divide a day: 1h, 2h, 3h, 4h, 6h, 8h, 12h or 1d".into())
+    }
+}
+
+/// Why a partition was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Older than the retention period.
+    Age,
+    /// The database was over its size budget.
+    Size,
+}
+
+impl DropReason {
+    /// `age` or `size`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Age => "age",
+            DropReason::Size => "size",
+        }
+    }
+}
+
+/// What one maintenance run did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// False when another process held the lock, so this run did nothing.
+    pub ran: bool,
+    /// Partitions created.
+    pub created: Vec<String>,
+    /// Partitions dropped and why.
+    pub dropped: Vec<(String, DropReason)>,
+    /// Partitions that got their search index.
+    pub indexed: Vec<String>,
+    /// Lines moved from the default partition into a new partition.
+    pub strays_moved: u64,
+    /// Lines in the default partition deleted for being older than the retention period.
+    pub strays_deleted: u64,
+    /// Frame-ledger entries pruned.
+    pub frames_pruned: u64,
+    /// Database size after the run.
+    pub db_bytes: i64,
+    /// Set when the size budget could not be met.
+    pub warning: Option<String>,
+    /// Steps that failed (e.g. a lock not granted in time); retried on the next run.
+    pub errors: Vec<String>,
+}
+
+/// One partition as recorded in `line_partitions`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PartitionRow {
+    /// Table name.
+    pub name: String,
+    /// Start of its range (inclusive).
+    pub from_ts: DateTime<Utc>,
+    /// End of its range (exclusive).
+    pub to_ts: DateTime<Utc>,
+    /// When its search index was built.
+    pub search_indexed_at: Option<DateTime<Utc>>,
+}
+
+/// PURE: the start of the slot of width `interval_us` holding `us` (slots align to the epoch,
+/// hence to UTC midnight since the interval divides a day).
+pub fn slot_start(us: i64, interval_us: i64) -> i64 {
+    us.div_euclid(interval_us) * interval_us
+}
+
+/// PURE: the table name of a partition starting at `from_us` and ending at `to_us`:
+/// `lines_p20261121` for a whole UTC day, `lines_p20261121_0600` otherwise.
+pub fn partition_name(from_us: i64, to_us: i64) -> String {
+    let from = to_utc(from_us);
+    if from_us.rem_euclid(DAY_US) == 0 && to_us - from_us == DAY_US {
+        format!("lines_p{}", from.format("%Y%m%d"))
+    } else {
+        format!(
+            "lines_p{}_{:02}{:02}",
+            from.format("%Y%m%d"),
+            from.hour(),
+            from.minute()
+        )
+    }
+}
+
+/// PURE: the slots of width `interval_us` covering `[from_us, to_us)`, minus what `existing`
+/// ranges already cover (a slot that overlaps one is cut down to the uncovered part, which
+/// happens only after the interval setting changed).
+pub fn missing_ranges(
+    from_us: i64,
+    to_us: i64,
+    interval_us: i64,
+    existing: &[(i64, i64)],
+) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut slot = slot_start(from_us, interval_us);
+    while slot < to_us {
+        let end = slot + interval_us;
+        let mut pieces = vec![(slot, end)];
+        for &(a, b) in existing {
+            let mut next = Vec::with_capacity(pieces.len() + 1);
+            for (s, e) in pieces {
+                if b <= s || e <= a {
+                    next.push((s, e));
+                    continue;
+                }
+                if s < a {
+                    next.push((s, a));
+                }
+                if b < e {
+                    next.push((b, e));
+                }
+            }
+            pieces = next;
+        }
+        out.extend(pieces);
+        slot = end;
+    }
+    out
+}
+
+fn to_utc(us: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(us).unwrap_or_default()
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A timestamp as an SQL literal (DDL takes no bind parameters). Produced from an integer, so
+/// it cannot carry anything but digits and separators.
+fn ts_literal(us: i64) -> String {
+    format!("'{}'", to_utc(us).format("%Y-%m-%d %H:%M:%S%.6f+00"))
+}
+
+impl Store {
+    /// Runs maintenance once as of `now_us` (microseconds since the epoch). Returns at once with
+    /// `ran == false` when another process is running it.
+    pub async fn maintain(&self, policy: &Policy, now_us: i64) -> Result<Report, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !locked {
+            return Ok(Report::default());
+        }
+        let result = run(&mut conn, policy, now_us).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // The session lock goes with the connection.
+            conn.detach();
+        }
+        result
+    }
+
+    /// The recorded partitions, oldest first.
+    pub async fn partitions(&self) -> Result<Vec<PartitionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT name, from_ts, to_ts, search_indexed_at FROM line_partitions ORDER BY from_ts",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// What `/readyz` shows about storage: partitions, oldest line bound, last maintenance.
+    pub async fn storage_status(&self) -> Result<serde_json::Value, StoreError> {
+        let (count, oldest, indexed): (i64, Option<DateTime<Utc>>, i64) = sqlx::query_as(
+            "SELECT count(*), min(from_ts), count(search_indexed_at) FROM line_partitions",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        type Last = (DateTime<Utc>, i64, Vec<String>, Vec<String>, Option<String>);
+        let last: Option<Last> = sqlx::query_as(
+            "SELECT ran_at, db_bytes, created, dropped, warning FROM maintenance_status",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(serde_json::json!({
+            "partitions": count,
+            "search_indexed_partitions": indexed,
+            "oldest_partition_from": oldest,
+            "last_maintenance": last.map(|(at, bytes, created, dropped, warning)| serde_json::json!({
+                "at": at,
+                "db_bytes": bytes,
+                "created": created,
+                "dropped": dropped,
+                "warning": warning,
+            })),
+        }))
+    }
+}
+
+async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Report, StoreError> {
+    let mut report = Report {
+        ran: true,
+        ..Report::default()
+    };
+    let interval_us = micros(policy.interval);
+    let cutoff_us = policy.max_age.map(|age| now_us.saturating_sub(micros(age)));
+
+    // 1. Partitions from the previous slot through tomorrow, so a day of lines never waits.
+    let want_from = slot_start(now_us, interval_us) - interval_us;
+    let want_to = slot_start(now_us + DAY_US, interval_us) + interval_us;
+    let mut existing = recorded(conn).await?;
+    for (a, b) in missing_ranges(want_from, want_to, interval_us, &bounds(&existing)) {
+        if cutoff_us.is_some_and(|c| b <= c) {
+            continue;
+        }
+        create(conn, a, b, &mut report).await;
+    }
+
+    // 2. Stray lines in the default partition: give the slots they fall in a partition (when
+    // still within retention and not beyond the window above), delete those past retention.
+    existing = recorded(conn).await?;
+    let stray_slots: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT (extract(epoch FROM date_bin(make_interval(secs => $1), ts, \
+         timestamptz '1970-01-01 00:00:00+00')) * 1000000)::bigint \
+         FROM lines_default WHERE ts < $2",
+    )
+    .bind(policy.interval.as_secs_f64())
+    .bind(to_utc(want_to))
+    .fetch_all(&mut *conn)
+    .await?;
+    for slot in stray_slots {
+        if cutoff_us.is_some_and(|c| slot + interval_us <= c) {
+            continue;
+        }
+        for (a, b) in missing_ranges(slot, slot + 1, interval_us, &bounds(&existing)) {
+            create(conn, a, b, &mut report).await;
+        }
+        existing = recorded(conn).await?;
+    }
+
+    // 3. Retention by age: whole partitions, and strays of the default partition.
+    if let Some(cutoff) = cutoff_us {
+        for p in existing
+            .iter()
+            .filter(|p| p.to_ts.timestamp_micros() <= cutoff)
+        {
+            drop_partition(conn, &p.name, DropReason::Age, &mut report).await;
+        }
+        let deleted = sqlx::query("DELETE FROM lines_default WHERE ts < $1")
+            .bind(to_utc(cutoff))
+            .execute(&mut *conn)
+            .await?;
+        report.strays_deleted = deleted.rows_affected();
+        sqlx::query("DELETE FROM loss_events WHERE at < $1")
+            .bind(to_utc(cutoff))
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    // 4. Retention by size: the oldest partitions first, never the current or a future one.
+    report.db_bytes = db_size(conn).await?;
+    if let Some(budget) = policy.max_db_bytes {
+        let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+        let current = slot_start(now_us, interval_us);
+        let candidates: Vec<PartitionRow> = recorded(conn)
+            .await?
+            .into_iter()
+            .filter(|p| p.from_ts.timestamp_micros() < current)
+            .collect();
+        let mut candidates = candidates.into_iter();
+        while report.db_bytes > budget {
+            let Some(p) = candidates.next() else {
+                let warning = format!(
+                    "database is {} bytes, over the {budget}-byte budget, and only the current \
+                     and future partitions are left",
+                    report.db_bytes
+                );
+                tracing::warn!(db_bytes = report.db_bytes, budget, "{warning}");
+                report.warning = Some(warning);
+                break;
+            };
+            if !drop_partition(conn, &p.name, DropReason::Size, &mut report).await {
+                break;
+            }
+            report.db_bytes = db_size(conn).await?;
+        }
+    }
+
+    // 5. The frame ledger only has to outlive Logplex's retries.
+    let pruned = sqlx::query("DELETE FROM frames WHERE received_at < $1")
+        .bind(to_utc(now_us - micros(FRAME_LEDGER_KEEP)))
+        .execute(&mut *conn)
+        .await?;
+    report.frames_pruned = pruned.rows_affected();
+
+    // 6. Search indexes on sealed partitions, newest first (the likeliest to be searched).
+    if policy.search_index && trigram_available(conn).await {
+        let sealed_before = now_us - micros(SEAL_AFTER);
+        let mut pending: Vec<PartitionRow> = recorded(conn)
+            .await?
+            .into_iter()
+            .filter(|p| {
+                p.search_indexed_at.is_none() && p.to_ts.timestamp_micros() <= sealed_before
+            })
+            .collect();
+        pending.reverse();
+        for p in pending {
+            match build_search_index(conn, &p.name).await {
+                Ok(()) => {
+                    tracing::info!(partition = %p.name, "search index built");
+                    report.indexed.push(p.name);
+                }
+                Err(e) => {
+                    tracing::warn!(partition = %p.name, error = %e, "search index not built; retrying on the next run");
+                    report.errors.push(format!("index {}: {e}", p.name));
+                    break;
+                }
+            }
+        }
+    }
+
+    report.db_bytes = db_size(conn).await?;
+    let dropped: Vec<String> = report
+        .dropped
+        .iter()
+        .map(|(name, why)| format!("{name} ({})", why.as_str()))
+        .collect();
+    sqlx::query(
+        "INSERT INTO maintenance_status (id, ran_at, db_bytes, created, dropped, indexed, warning) \
+         VALUES (true, now(), $1, $2, $3, $4, $5) \
+         ON CONFLICT (id) DO UPDATE SET ran_at = excluded.ran_at, db_bytes = excluded.db_bytes, \
+         created = excluded.created, dropped = excluded.dropped, indexed = excluded.indexed, \
+         warning = excluded.warning",
+    )
+    .bind(report.db_bytes)
+    .bind(&report.created)
+    .bind(&dropped)
+    .bind(&report.indexed)
+    .bind(&report.warning)
+    .execute(&mut *conn)
+    .await?;
+    Ok(report)
+}
+
+fn bounds(rows: &[PartitionRow]) -> Vec<(i64, i64)> {
+    rows.iter()
+        .map(|p| (p.from_ts.timestamp_micros(), p.to_ts.timestamp_micros()))
+        .collect()
+}
+
+async fn recorded(conn: &mut PgConnection) -> Result<Vec<PartitionRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT name, from_ts, to_ts, search_indexed_at FROM line_partitions ORDER BY from_ts",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn db_size(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Creates the partition `[from_us, to_us)`, moving in the lines the default partition holds
+/// for that range, in one transaction. A failure (lock not granted in time) is recorded and
+/// retried on the next run.
+async fn create(conn: &mut PgConnection, from_us: i64, to_us: i64, report: &mut Report) {
+    let name = partition_name(from_us, to_us);
+    match try_create(conn, &name, from_us, to_us).await {
+        Ok(moved) => {
+            tracing::info!(partition = %name, from = %to_utc(from_us), to = %to_utc(to_us), strays_moved = moved, "partition created");
+            report.strays_moved += moved;
+            report.created.push(name);
+        }
+        Err(e) => {
+            tracing::warn!(partition = %name, error = %e, "partition not created; retrying on the next run");
+            report.errors.push(format!("create {name}: {e}"));
+        }
+    }
+}
+
+async fn try_create(
+    conn: &mut PgConnection,
+    name: &str,
+    from_us: i64,
+    to_us: i64,
+) -> Result<u64, sqlx::Error> {
+    let (from, to) = (ts_literal(from_us), ts_literal(to_us));
+    let mut tx = conn.begin().await?;
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    // Parent first, then the default partition: the order writers lock them in.
+    sqlx::query("LOCK TABLE ONLY lines IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("LOCK TABLE lines_default IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE TEMP TABLE strays ON COMMIT DROP AS \
+         WITH moved AS (DELETE FROM lines_default WHERE ts >= {from} AND ts < {to} RETURNING *) \
+         SELECT * FROM moved"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "CREATE TABLE {name} PARTITION OF lines FOR VALUES FROM ({from}) TO ({to}) \
+         WITH (autovacuum_vacuum_insert_threshold = 100000, \
+               autovacuum_vacuum_insert_scale_factor = 0.01)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    let moved = sqlx::query("INSERT INTO lines SELECT * FROM strays")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("INSERT INTO line_partitions (name, from_ts, to_ts) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(to_utc(from_us))
+        .bind(to_utc(to_us))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Drops a partition and its record; false when it could not (logged, retried next run).
+async fn drop_partition(
+    conn: &mut PgConnection,
+    name: &str,
+    why: DropReason,
+    report: &mut Report,
+) -> bool {
+    let result = async {
+        let mut tx = conn.begin().await?;
+        sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("LOCK TABLE ONLY lines IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM line_partitions WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            tracing::info!(partition = %name, reason = why.as_str(), "partition dropped");
+            report.dropped.push((name.to_owned(), why));
+            true
+        }
+        Err(e) => {
+            tracing::warn!(partition = %name, error = %e, "partition not dropped; retrying on the next run");
+            report.errors.push(format!("drop {name}: {e}"));
+            false
+        }
+    }
+}
+
+/// Whether pg_trgm is (or can be made) available; creating it needs the database owner, which
+/// Heroku Postgres and the private cluster both give.
+async fn trigram_available(conn: &mut PgConnection) -> bool {
+    let present: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or(false);
+    if present {
+        return true;
+    }
+    match sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        .execute(&mut *conn)
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "pg_trgm unavailable: text search will scan instead of using an index");
+            false
+        }
+    }
+}
+
+async fn build_search_index(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
+    let index = format!("{name}_message_trgm");
+    // A build cut short (shutdown, crash) leaves an invalid index behind: start over.
+    sqlx::query(&format!("DROP INDEX IF EXISTS {index}"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE INDEX CONCURRENTLY {index} ON {name} USING gin (message gin_trgm_ops)"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE line_partitions SET search_indexed_at = now() WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_763_683_200_000_000; // 2025-11-21T00:00:00Z
+    const HOUR_US: i64 = 3_600_000_000;
+
+    #[test]
+    fn slots_align_to_utc_midnight() {
+        assert_eq!(slot_start(T0 + 5 * HOUR_US, DAY_US), T0);
+        assert_eq!(slot_start(T0 + 5 * HOUR_US, 6 * HOUR_US), T0);
+        assert_eq!(slot_start(T0 + 7 * HOUR_US, 6 * HOUR_US), T0 + 6 * HOUR_US);
+        assert_eq!(slot_start(-1, DAY_US), -DAY_US);
+    }
+
+    #[test]
+    fn names_say_the_day_or_the_hour() {
+        assert_eq!(partition_name(T0, T0 + DAY_US), "lines_p20251121");
+        assert_eq!(
+            partition_name(T0 + 6 * HOUR_US, T0 + 12 * HOUR_US),
+            "lines_p20251121_0600"
+        );
+        assert_eq!(partition_name(T0, T0 + HOUR_US), "lines_p20251121_0000");
+    }
+
+    #[test]
+    fn missing_ranges_skip_and_cut_around_existing_ones() {
+        assert_eq!(
+            missing_ranges(T0, T0 + 2 * DAY_US, DAY_US, &[]),
+            vec![(T0, T0 + DAY_US), (T0 + DAY_US, T0 + 2 * DAY_US)]
+        );
+        assert_eq!(
+            missing_ranges(T0, T0 + 2 * DAY_US, DAY_US, &[(T0, T0 + DAY_US)]),
+            vec![(T0 + DAY_US, T0 + 2 * DAY_US)]
+        );
+        // After the interval changed from 6h to 1d: only the uncovered part of the day.
+        assert_eq!(
+            missing_ranges(
+                T0 + HOUR_US,
+                T0 + 2 * HOUR_US,
+                DAY_US,
+                &[(T0, T0 + 6 * HOUR_US)]
+            ),
+            vec![(T0 + 6 * HOUR_US, T0 + DAY_US)]
+        );
+        assert!(missing_ranges(T0, T0 + 1, DAY_US, &[(T0 - DAY_US, T0 + 2 * DAY_US)]).is_empty());
+    }
+
+    #[test]
+    fn intervals_must_divide_a_day() {
+        for ok in [1, 2, 3, 4, 6, 8, 12, 24] {
+            assert!(
+                check_interval(Duration::from_secs(ok * 3600)).is_ok(),
+                "{ok}h"
+            );
+        }
+        for bad in [0, 1800, 5 * 3600, 2 * 86_400] {
+            assert!(check_interval(Duration::from_secs(bad)).is_err(), "{bad}s");
+        }
+    }
+
+    #[test]
+    fn timestamp_literals_are_plain_utc() {
+        assert_eq!(ts_literal(T0 + 1), "'2025-11-21 00:00:00.000001+00'");
+    }
+}
