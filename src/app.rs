@@ -88,11 +88,20 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the listener.
+    /// Binds the listener and makes the partitions the first lines need.
     pub async fn bind(config: ServeConfig, store: Store) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        // Partitions for now and tomorrow before the first line arrives (quick: no index
+        // builds); the periodic task does the rest.
+        let startup_policy = crate::store::partitions::Policy {
+            search_index: false,
+            ..config.maintenance.clone()
+        };
+        if let Err(e) = store.maintain(&startup_policy, now_us()).await {
+            tracing::warn!(error = %e, "startup maintenance failed; the periodic task retries");
+        }
         Ok(Application {
             listener,
             config,
@@ -128,15 +137,6 @@ impl Application {
             metrics,
         );
         let (tails, tails_stop) = Tails::start(store.clone());
-        // Partitions for now and tomorrow before the first line arrives (quick: no index
-        // builds), then the full maintenance every LOGDRAIN_MAINTENANCE_EVERY.
-        let startup_policy = crate::store::partitions::Policy {
-            search_index: false,
-            ..config.maintenance.clone()
-        };
-        if let Err(e) = store.maintain(&startup_policy, now_us()).await {
-            tracing::warn!(error = %e, "startup maintenance failed; the periodic task retries");
-        }
         let maintenance = tokio::spawn(maintenance_loop(
             store.clone(),
             config.maintenance.clone(),

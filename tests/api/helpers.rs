@@ -130,22 +130,6 @@ impl TestApp {
         }));
         let assert_store = Store::connect(db_url, &settings).await.expect("connect");
         let client = logdrain::client::http_client();
-        // Serving starts after the start-up maintenance: wait for it, so tests time requests,
-        // not the start.
-        let started = std::time::Instant::now();
-        while client
-            .get(format!("http://{addr}/healthz"))
-            .send()
-            .await
-            .map(|r| r.status() != 200)
-            .unwrap_or(true)
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         TestApp {
             addr,
             store: assert_store,

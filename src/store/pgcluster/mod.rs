@@ -400,7 +400,10 @@ impl PrivateCluster {
         };
         let socket = self.socket_dir.join(format!(".s.PGSQL.{}", self.port));
         pid_file.pid == pid
-            && pid_file.status.as_deref().map_or(true, |s| s == "ready")
+            // The status line appears only once the postmaster says so (PostgreSQL 10+); until
+            // then the socket may exist while connections get "the database system is
+            // starting up".
+            && matches!(pid_file.status.as_deref(), Some("ready" | "standby"))
             && UnixStream::connect(socket).is_ok()
     }
 
