@@ -10,7 +10,9 @@
 # 127.0.0.1:18080, with a fresh private PostgreSQL cluster in a temporary directory unless
 # DATABASE_URL is set; wait for /readyz; send one frame so the server creates the app "bench";
 # run the driver (which watches the server's memory and writes the same rows as a COPY file);
-# time `psql \copy lines (…) FROM file WITH (FORMAT binary)`; print both rates and their ratio.
+# time `psql \copy lines (…) FROM file WITH (FORMAT binary)` into the same partitioned table
+# with the same indexes; then run the driver again paced at 80% of that COPY rate and report
+# its latencies; print both rates, their ratio, and the paced p50/p99 and peak RSS.
 # The server is stopped with SIGTERM (it stops its private cluster itself) and the temporary
 # directory is removed on exit.
 #
@@ -124,6 +126,20 @@ copy_start=$(date +%s.%N)
 sql -c "\\copy lines ($columns) FROM '$tmp/lines.copy' WITH (FORMAT binary)"
 copy_end=$(date +%s.%N)
 
+copy_rate=$(awk -v a="$copy_start" -v b="$copy_end" -v rows="$(json_number copy_rows <<<"$summary")" \
+    'BEGIN { printf "%.0f", rows / (b - a) }')
+paced_rate=$(awk -v c="$copy_rate" 'BEGIN { printf "%.0f", c * 0.8 }')
+
+step "paced: $LINES lines at $paced_rate lines/s (80% of the COPY rate)"
+"$driver" --url "http://$LISTEN" --app "$APP" --token "$TOKEN" --lines "$LINES" \
+    --connections "$CONNECTIONS" --server-pid "$server_pid" --rate "$paced_rate" \
+    --seed 7 | tee "$tmp/paced.out"
+paced=$(grep '^{' "$tmp/paced.out" | tail -n 1)
+paced_p50=$(json_number p50_ms <<<"$paced")
+paced_p99=$(json_number p99_ms <<<"$paced")
+paced_achieved=$(json_number lines_per_s <<<"$paced")
+paced_rss=$(json_number peak_rss_mb <<<"$paced")
+
 server_rate=$(json_number lines_per_s <<<"$summary")
 acked=$(json_number lines_acked <<<"$summary")
 copy_rows=$(json_number copy_rows <<<"$summary")
@@ -136,7 +152,8 @@ unavailable=$(json_number status_503 <<<"$summary")
 
 awk -v s="$server_rate" -v a="$copy_start" -v b="$copy_end" -v rows="$copy_rows" \
     -v p50="$p50" -v p99="$p99" -v rss="$rss" -v hwm="$hwm" -v stored=$((lines_after - lines_before)) \
-    -v acked="$acked" -v failed="$failed" -v u503="$unavailable" -v lines="$LINES" -v conns="$CONNECTIONS" '
+    -v acked="$acked" -v failed="$failed" -v u503="$unavailable" -v lines="$LINES" -v conns="$CONNECTIONS" \
+    -v pr="$paced_rate" -v pa="$paced_achieved" -v pp50="$paced_p50" -v pp99="$paced_p99" -v prss="$paced_rss" '
 BEGIN {
     copy = rows / (b - a)
     printf "\n== ingest ratio (%d lines, %d connections)\n", lines, conns
@@ -145,4 +162,5 @@ BEGIN {
     printf "ratio     %10.2f          (server / COPY)\n", s / copy
     printf "latency   p50 %.1f ms, p99 %.1f ms\n", p50, p99
     printf "memory    peak RSS %.1f MB (VmHWM %.1f MB)\n", rss, hwm
+    printf "at 80%%    %10.0f lines/s asked, %.0f achieved: p50 %.1f ms, p99 %.1f ms, peak RSS %.1f MB\n", pr, pa, pp50, pp99, prss
 }'
