@@ -7,6 +7,9 @@
 //! LINES=1000000 cargo bench --bench query           # a smaller run
 //! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench query
 //! KEEP_DB=1 DATABASE_URL=… cargo bench --bench query    # keep the database for psql
+//! LINES=50000000 DAYS=35 SEARCH_INDEX_DAYS=7 cargo bench --bench query  # five weeks, search
+//!                                                   # index on the newest week only
+//! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! ```
 
 use anyhow::Context as _;
@@ -110,6 +113,14 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
     .fetch_one(store.pool())
     .await?;
     let per = |b: i64| b as f64 / lines.max(1) as f64;
+    let (raw, message): (f64, f64) = sqlx::query_as(
+        "SELECT COALESCE(avg(octet_length(raw)), 0)::float8, \
+                COALESCE(avg(octet_length(message)), 0)::float8 \
+         FROM lines TABLESAMPLE SYSTEM (0.5)",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    println!("average line: raw {raw:.0} B, message {message:.0} B (sampled)");
     println!(
         "lines on disk: heap {} MB ({:.0} B/line), indexes {} MB ({:.0} B/line, of which search \
          {:.0} B/line), total {:.0} B/line",
@@ -222,7 +233,15 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
 
     // The sealed partitions get their search index, as the maintenance task builds them.
     let t = Instant::now();
-    let report = store.maintain(&Policy::default(), now_us).await?;
+    let index_days = std::env::var("SEARCH_INDEX_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok());
+    let build = Policy {
+        search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
+        index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
+        ..Policy::default()
+    };
+    let report = store.maintain(&build, now_us).await?;
     println!(
         "search indexes built on {} sealed partitions in {:.0?}",
         report.indexed.len(),

@@ -337,6 +337,15 @@ pub struct RetentionArgs {
     /// Build a trigram search index on each partition once its time is past (needs pg_trgm).
     #[arg(long, env = "LOGDRAIN_SEARCH_INDEX", default_value_t = true, action = clap::ArgAction::Set)]
     pub search_index: bool,
+
+    /// Only partitions younger than this get a search index (e.g. 7d; older ones are scanned,
+    /// which saves their index's disk space). Unset: every partition.
+    #[arg(long, env = "LOGDRAIN_SEARCH_INDEX_AGE", value_parser = parse_duration)]
+    pub search_index_age: Option<Duration>,
+
+    /// Memory for building a search index (Postgres maintenance_work_mem for that session).
+    #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
+    pub index_build_memory: usize,
 }
 
 impl RetentionArgs {
@@ -360,6 +369,8 @@ impl RetentionArgs {
             max_age: self.retention,
             max_db_bytes: self.max_db_size.map(|b| b as u64),
             search_index: self.search_index,
+            search_index_max_age: self.search_index_age,
+            index_build_memory: self.index_build_memory as u64,
         })
     }
 }

@@ -40,6 +40,10 @@ pub struct Policy {
     pub max_db_bytes: Option<u64>,
     /// Build a trigram index on `message` for each sealed partition (needs pg_trgm).
     pub search_index: bool,
+    /// Only partitions younger than this get a search index (older ones are scanned).
+    pub search_index_max_age: Option<Duration>,
+    /// `maintenance_work_mem` for index builds, in bytes (GIN builds are much faster with more).
+    pub index_build_memory: u64,
 }
 
 impl Default for Policy {
@@ -49,6 +53,8 @@ impl Default for Policy {
             max_age: None,
             max_db_bytes: None,
             search_index: true,
+            search_index_max_age: None,
+            index_build_memory: 128 << 20,
         }
     }
 }
@@ -360,7 +366,11 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
             })
             .collect();
         pending.reverse();
+        let mut built = Ok(());
         for p in pending {
+            if built.is_err() {
+                break;
+            }
             match build_search_index(conn, &p.name).await {
                 Ok(()) => {
                     tracing::info!(partition = %p.name, "search index built");
@@ -369,10 +379,13 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
                 Err(e) => {
                     tracing::warn!(partition = %p.name, error = %e, "search index not built; retrying on the next run");
                     report.errors.push(format!("index {}: {e}", p.name));
-                    break;
+                    built = Err(());
                 }
             }
         }
+        sqlx::query("RESET maintenance_work_mem")
+            .execute(&mut *conn)
+            .await?;
     }
 
     report.db_bytes = db_size(conn).await?;

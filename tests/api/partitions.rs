@@ -127,7 +127,11 @@ async fn partitions_are_made_ahead_strays_move_in_and_age_retention_drops_whole_
         assert!(names.contains(&day_name(day)), "{names:?} lacks {day}");
     }
     // Maintenance a day later makes the day after tomorrow, ahead of its first line.
-    let report = maintain(&app.store, &Policy::default(), now + Days::days(1)).await;
+    let no_index = Policy {
+        search_index: false,
+        ..Policy::default()
+    };
+    let report = maintain(&app.store, &no_index, now + Days::days(1)).await;
     assert_eq!(report.created, vec![day_name(now + Days::days(2))]);
 
     // Lines from 40, 20 and 10 days ago land in the default partition (no partition yet).
@@ -155,6 +159,19 @@ async fn partitions_are_made_ahead_strays_move_in_and_age_retention_drops_whole_
             .filter(|n| n != "lines_default")
             .collect::<Vec<_>>()
     );
+    // Sealed partitions (their time is past) got a trigram search index; today's did not.
+    for p in app.store.partitions().await.expect("partitions") {
+        let sealed = p.to_ts <= now - Days::minutes(15);
+        assert_eq!(p.search_indexed_at.is_some(), sealed, "{}", p.name);
+        let index: Option<String> = sqlx::query_scalar(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname LIKE '%_message_trgm'",
+        )
+        .bind(&p.name)
+        .fetch_optional(app.store.pool())
+        .await
+        .expect("pg_indexes");
+        assert_eq!(index.is_some(), sealed, "{}: {index:?}", p.name);
+    }
     let all = messages(&app, "since=60d").await;
     assert_eq!(all.len(), 12);
     let recent_before = messages(&app, "since=30d").await;
@@ -324,5 +341,42 @@ async fn maintenance_runs_in_one_process_at_a_time() {
     for d in [9, 10, 11] {
         assert!(created.contains(&day_name(later - Days::days(10) + Days::days(d))));
     }
+    app.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn the_maintain_command_runs_once_and_says_what_it_did() {
+    let app = spawn().await;
+    let now = Utc::now();
+    post_at(&app, now - Days::days(3), "old", 4).await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_logdrain"))
+            .arg("maintain")
+            .args(args)
+            .env("DATABASE_URL", &app.db_url)
+            .output()
+            .expect("run logdrain maintain");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = run(&["--search-index", "false"]);
+    assert!(ok, "{err}");
+    let three_days_ago = day_name(now - Days::days(3));
+    assert!(out.contains(&format!("created {three_days_ago}")), "{out}");
+    assert!(out.contains("strays moved 4"), "{out}");
+    let (ok, out, err) = run(&["--retention", "2d", "--search-index", "false"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("dropped {three_days_ago} (age)")),
+        "{out}"
+    );
+    assert!(messages(&app, "since=10d&q=old").await.is_empty());
+    // A bad setting stops it with the setting's name.
+    let (ok, _, err) = run(&["--partition-interval", "5h"]);
+    assert!(!ok);
+    assert!(err.contains("LOGDRAIN_PARTITION_INTERVAL"), "{err}");
     app.stop().await.expect("stop");
 }
