@@ -18,6 +18,7 @@ pub struct Pair<'t> {
 
 impl<'t> Pair<'t> {
     /// The value as text, `\"` and `\\` unescaped.
+    #[inline]
     pub fn text(&self) -> Text<'t> {
         if self.escaped {
             Cow::Owned(unescape(self.value))
@@ -26,18 +27,6 @@ impl<'t> Pair<'t> {
         }
     }
 }
-
-/// Bytes that end a key: space, `=` and `"`.
-const KEY_END: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b' ' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'"' as usize] = true;
-    table
-};
-
-/// Values up to this long are scanned byte by byte; longer ones with `memchr`.
-const SHORT_VALUE: usize = 16;
 
 /// Iterator over the pairs of a logfmt line.
 #[derive(Debug, Clone)]
@@ -53,34 +42,100 @@ pub fn pairs(text: &str) -> Pairs<'_> {
     Pairs { text, pos: 0 }
 }
 
+/// `byte` in every lane of a word.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The high bit of every lane of `word` that holds `byte`, exact up to and including the
+/// lowest such lane (higher lanes may be set spuriously by the borrow), so
+/// `trailing_zeros() / 8` of a non-zero result is the index of the first match.
+#[inline(always)]
+fn lanes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ splat(byte);
+    x.wrapping_sub(splat(0x01)) & !x & splat(0x80)
+}
+
+/// Eight bytes starting at `at` as a little-endian word, bytes past the end read as 0.
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(chunk) => {
+            let mut lanes = [0u8; 8];
+            lanes.copy_from_slice(chunk);
+            u64::from_le_bytes(lanes)
+        }
+        None => {
+            let mut lanes = [0u8; 8];
+            let tail = bytes.get(at..).unwrap_or_default();
+            lanes[..tail.len()].copy_from_slice(tail);
+            u64::from_le_bytes(lanes)
+        }
+    }
+}
+
+/// The offset of the first byte at or after `from` for which `mask` of its word is non-zero,
+/// or `bytes.len()`. `mask` must never flag a zero byte (the padding past the end).
+#[inline(always)]
+fn find_by(bytes: &[u8], from: usize, mask: impl Fn(u64) -> u64) -> usize {
+    let mut at = from;
+    while at < bytes.len() {
+        let hits = mask(word_at(bytes, at));
+        if hits != 0 {
+            return (at + (hits.trailing_zeros() / 8) as usize).min(bytes.len());
+        }
+        at += 8;
+    }
+    bytes.len()
+}
+
+/// The first space, `=` or `"` at or after `from` (what ends a key), or `bytes.len()`.
+#[inline]
+fn find_key_end(bytes: &[u8], from: usize) -> usize {
+    find_by(bytes, from, |w| {
+        lanes_equal(w, b' ') | lanes_equal(w, b'=') | lanes_equal(w, b'"')
+    })
+}
+
+/// The first space at or after `from`, or `bytes.len()`.
+#[inline]
+fn find_space(bytes: &[u8], from: usize) -> usize {
+    find_by(bytes, from, |w| lanes_equal(w, b' '))
+}
+
+/// The first `"` or backslash at or after `from`, or `bytes.len()`.
+#[inline]
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
+    find_by(bytes, from, |w| {
+        lanes_equal(w, b'"') | lanes_equal(w, b'\\')
+    })
+}
+
 impl<'t> Iterator for Pairs<'t> {
     type Item = Pair<'t>;
 
+    #[inline]
     fn next(&mut self) -> Option<Pair<'t>> {
         let bytes = self.text.as_bytes();
         loop {
             let start = self.pos;
-            let key_len = bytes
-                .get(start..)?
-                .iter()
-                .position(|&b| KEY_END[usize::from(b)])
-                .unwrap_or(bytes.len() - start);
-            let at = start + key_len;
+            if start >= bytes.len() {
+                self.pos = bytes.len();
+                return None;
+            }
+            let at = find_key_end(bytes, start);
             match bytes.get(at) {
                 None => {
                     self.pos = bytes.len();
                     return None;
                 }
-                Some(b'=') if key_len > 0 => {
+                Some(b'=') if at > start => {
                     let key = &self.text[start..at];
                     return Some(self.value(key, at + 1));
                 }
                 Some(b' ') => self.pos = at + 1,
                 // An empty key or a quote in the key: not a pair, skip the word.
-                Some(_) => {
-                    self.pos =
-                        memchr::memchr(b' ', &bytes[at..]).map_or(bytes.len(), |n| at + n + 1);
-                }
+                Some(_) => self.pos = (find_space(bytes, at) + 1).min(bytes.len()),
             }
         }
     }
@@ -88,44 +143,36 @@ impl<'t> Iterator for Pairs<'t> {
 
 impl<'t> Pairs<'t> {
     /// Reads the value that starts at `from` (just after `=`).
+    #[inline]
     fn value(&mut self, key: &'t str, from: usize) -> Pair<'t> {
         let bytes = self.text.as_bytes();
         if bytes.get(from) == Some(&b'"') {
             let from = from + 1;
+            let mut escaped = false;
             let mut search = from;
+            // A backslash escapes the byte after it: a quote preceded by an odd run of
+            // backslashes is inside the value.
             let end = loop {
-                let Some(n) = memchr::memchr(b'"', &bytes[search..]) else {
-                    break bytes.len();
-                };
-                let at = search + n;
-                let backslashes = bytes[from..at]
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b == b'\\')
-                    .count();
-                if backslashes % 2 == 0 {
-                    break at;
+                let at = find_quote_or_backslash(bytes, search);
+                match bytes.get(at) {
+                    Some(b'\\') => {
+                        escaped = true;
+                        search = at + 2;
+                        if search >= bytes.len() {
+                            break bytes.len();
+                        }
+                    }
+                    _ => break at,
                 }
-                search = at + 1; // an escaped quote inside the value
             };
             self.pos = (end + 1).min(bytes.len());
-            let value = &self.text[from..end];
             return Pair {
                 key,
-                value,
-                escaped: memchr::memchr(b'\\', value.as_bytes()).is_some(),
+                value: &self.text[from..end],
+                escaped,
             };
         }
-        let rest = &bytes[from..];
-        let short = &rest[..rest.len().min(SHORT_VALUE)];
-        let len = match short.iter().position(|&b| b == b' ') {
-            Some(n) => n,
-            None if rest.len() <= SHORT_VALUE => rest.len(),
-            None => {
-                memchr::memchr(b' ', &rest[SHORT_VALUE..]).map_or(rest.len(), |n| SHORT_VALUE + n)
-            }
-        };
-        let end = from + len;
+        let end = find_space(bytes, from);
         self.pos = (end + 1).min(bytes.len());
         Pair {
             key,

@@ -100,3 +100,117 @@ proptest::proptest! {
         }
     }
 }
+
+/// The byte-at-a-time scanner the word-at-a-time one replaced, kept as the reference it must
+/// agree with.
+mod reference {
+    use super::Pair;
+
+    const KEY_END: [bool; 256] = {
+        let mut table = [false; 256];
+        table[b' ' as usize] = true;
+        table[b'=' as usize] = true;
+        table[b'"' as usize] = true;
+        table
+    };
+
+    pub fn pairs(text: &str) -> Vec<Pair<'_>> {
+        let bytes = text.as_bytes();
+        let mut pos = 0;
+        let mut out = Vec::new();
+        loop {
+            let start = pos;
+            let Some(rest) = bytes.get(start..) else {
+                return out;
+            };
+            let key_len = rest
+                .iter()
+                .position(|&b| KEY_END[usize::from(b)])
+                .unwrap_or(bytes.len() - start);
+            let at = start + key_len;
+            match bytes.get(at) {
+                None => return out,
+                Some(b'=') if key_len > 0 => {
+                    let key = &text[start..at];
+                    let from = at + 1;
+                    if bytes.get(from) == Some(&b'"') {
+                        let from = from + 1;
+                        let mut search = from;
+                        let end = loop {
+                            let Some(n) = bytes[search..].iter().position(|&b| b == b'"') else {
+                                break bytes.len();
+                            };
+                            let at = search + n;
+                            let backslashes = bytes[from..at]
+                                .iter()
+                                .rev()
+                                .take_while(|&&b| b == b'\\')
+                                .count();
+                            if backslashes % 2 == 0 {
+                                break at;
+                            }
+                            search = at + 1;
+                        };
+                        pos = (end + 1).min(bytes.len());
+                        let value = &text[from..end];
+                        out.push(Pair {
+                            key,
+                            value,
+                            escaped: value.contains('\\'),
+                        });
+                    } else {
+                        let len = bytes[from..]
+                            .iter()
+                            .position(|&b| b == b' ')
+                            .unwrap_or(bytes.len() - from);
+                        let end = from + len;
+                        pos = (end + 1).min(bytes.len());
+                        out.push(Pair {
+                            key,
+                            value: &text[from..end],
+                            escaped: false,
+                        });
+                    }
+                }
+                Some(b' ') => pos = at + 1,
+                Some(_) => {
+                    pos = bytes[at..]
+                        .iter()
+                        .position(|&b| b == b' ')
+                        .map_or(bytes.len(), |n| at + n + 1);
+                }
+            }
+        }
+    }
+}
+
+/// Text made mostly of the bytes the scanner looks for.
+fn logfmt_like() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let piece = prop_oneof![
+        Just(" ".to_owned()),
+        Just("=".to_owned()),
+        Just("\"".to_owned()),
+        Just("\\".to_owned()),
+        Just("\\\"".to_owned()),
+        Just("é".to_owned()),
+        "[a-z_#.]{1,20}",
+        "[ -~]{0,12}",
+    ];
+    proptest::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+    #[test]
+    fn the_scanner_agrees_with_the_reference(text in logfmt_like()) {
+        let got: Vec<Pair<'_>> = pairs(&text).collect();
+        proptest::prop_assert_eq!(got, reference::pairs(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_the_reference_on_any_text(text in "\\PC{0,80}") {
+        let got: Vec<Pair<'_>> = pairs(&text).collect();
+        proptest::prop_assert_eq!(got, reference::pairs(&text), "{:?}", text);
+    }
+}
