@@ -3,6 +3,7 @@
 //! keys come in any order, and words without `=` are skipped.
 
 use crate::record::{Text, Value};
+use crate::scan::{find_by, find_byte, lanes_equal};
 use std::borrow::Cow;
 
 /// One `key=value` pair, borrowing from the scanned text.
@@ -42,53 +43,6 @@ pub fn pairs(text: &str) -> Pairs<'_> {
     Pairs { text, pos: 0 }
 }
 
-/// `byte` in every lane of a word.
-const fn splat(byte: u8) -> u64 {
-    u64::from_ne_bytes([byte; 8])
-}
-
-/// The high bit of every lane of `word` that holds `byte`, exact up to and including the
-/// lowest such lane (higher lanes may be set spuriously by the borrow), so
-/// `trailing_zeros() / 8` of a non-zero result is the index of the first match.
-#[inline(always)]
-fn lanes_equal(word: u64, byte: u8) -> u64 {
-    let x = word ^ splat(byte);
-    x.wrapping_sub(splat(0x01)) & !x & splat(0x80)
-}
-
-/// Eight bytes starting at `at` as a little-endian word, bytes past the end read as 0.
-#[inline(always)]
-fn word_at(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(chunk) => {
-            let mut lanes = [0u8; 8];
-            lanes.copy_from_slice(chunk);
-            u64::from_le_bytes(lanes)
-        }
-        None => {
-            let mut lanes = [0u8; 8];
-            let tail = bytes.get(at..).unwrap_or_default();
-            lanes[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(lanes)
-        }
-    }
-}
-
-/// The offset of the first byte at or after `from` for which `mask` of its word is non-zero,
-/// or `bytes.len()`. `mask` must never flag a zero byte (the padding past the end).
-#[inline(always)]
-fn find_by(bytes: &[u8], from: usize, mask: impl Fn(u64) -> u64) -> usize {
-    let mut at = from;
-    while at < bytes.len() {
-        let hits = mask(word_at(bytes, at));
-        if hits != 0 {
-            return (at + (hits.trailing_zeros() / 8) as usize).min(bytes.len());
-        }
-        at += 8;
-    }
-    bytes.len()
-}
-
 /// The first space, `=` or `"` at or after `from` (what ends a key), or `bytes.len()`.
 #[inline]
 fn find_key_end(bytes: &[u8], from: usize) -> usize {
@@ -100,7 +54,7 @@ fn find_key_end(bytes: &[u8], from: usize) -> usize {
 /// The first space at or after `from`, or `bytes.len()`.
 #[inline]
 fn find_space(bytes: &[u8], from: usize) -> usize {
-    find_by(bytes, from, |w| lanes_equal(w, b' '))
+    find_byte(bytes, from, b' ')
 }
 
 /// The first `"` or backslash at or after `from`, or `bytes.len()`.
@@ -291,8 +245,23 @@ fn simple_decimal(text: &str) -> Option<f64> {
 }
 
 /// A whole number with an optional `ms` suffix, as router `connect=`/`service=` values.
+#[inline]
 pub fn millis(text: &str) -> Option<i32> {
-    text.strip_suffix("ms").unwrap_or(text).parse().ok()
+    parse_int(text.strip_suffix("ms").unwrap_or(text))
+}
+
+/// `text.parse().ok()`, with a shortcut for plain digit strings (nearly every number a line
+/// carries): the same result, without the generic parser's sign and radix handling.
+#[inline]
+pub fn parse_int<T: std::str::FromStr + TryFrom<u64>>(text: &str) -> Option<T> {
+    let b = text.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let n = b
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d.wrapping_sub(b'0')));
+        return T::try_from(n).ok();
+    }
+    text.parse().ok()
 }
 
 #[cfg(test)]

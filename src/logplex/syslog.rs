@@ -7,6 +7,7 @@
 //! or `[` is not mistaken for structured data.
 
 use super::timestamp;
+use crate::scan::find_byte;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::combinator::recognize;
 use nom::multi::{many0_count, many1_count};
@@ -104,13 +105,10 @@ pub fn parse(message: &[u8]) -> Result<SyslogMessage<'_>, ParseError> {
     let mut tokens: [&[u8]; HEADER_TOKENS] = [&[]; HEADER_TOKENS];
     let mut rest = after_pri;
     for token in &mut tokens {
-        let space = rest
-            .iter()
-            .position(|&b| b == b' ')
-            .ok_or(ParseError::MissingFields)?;
+        let space = find_byte(rest, 0, b' ');
         let (head, tail) = rest.split_at(space);
         *token = head;
-        rest = tail.get(1..).unwrap_or_default();
+        rest = tail.get(1..).ok_or(ParseError::MissingFields)?;
     }
     let [version, timestamp_raw, hostname, app_name, procid, msgid] = tokens;
     let version = parse_version(version)?;
