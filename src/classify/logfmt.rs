@@ -210,7 +210,7 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
             None => number.parse::<f64>().ok().filter(|f| f.is_finite())?,
         })
     } else {
-        Value::Int(number.parse::<i64>().ok()?)
+        Value::Int(parse_int::<i64>(number)?)
     };
     Some((value, unit))
 }

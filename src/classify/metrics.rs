@@ -24,7 +24,7 @@ pub fn is_runtime_metrics(text: &str) -> bool {
 
 /// Extracts the identifying keys and every sample.
 pub fn extract(text: &str, origin: Origin) -> Extract<'_> {
-    let mut fields: Vec<(Text<'_>, Value<'_>)> = Vec::with_capacity(12);
+    let mut fields: Vec<(Text<'_>, Value<'_>)> = Vec::with_capacity(16);
     for pair in logfmt::pairs(text) {
         if let Some(name) = pair.key.strip_prefix("sample#") {
             let value = match number_with_unit(pair.value) {

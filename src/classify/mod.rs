@@ -182,8 +182,8 @@ fn flush_group<'a>(
 
 /// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from.
 pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) -> LogRecord<'a> {
-    let source = String::from_utf8_lossy(msg.app_name);
-    let dyno = String::from_utf8_lossy(msg.procid);
+    let source = lossy(msg.app_name);
+    let dyno = lossy(msg.procid);
     let message = text::clean(msg.msg);
     let kind = kind_of(&source, &dyno, &message);
     let extract = match &message {
@@ -210,6 +210,15 @@ pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) ->
         dropped: extract.dropped,
         parts: 1,
         continued: false,
+    }
+}
+
+/// `String::from_utf8_lossy`, without its chunked decoder for the valid (short) header tokens.
+#[inline]
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
