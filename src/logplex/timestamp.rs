@@ -152,6 +152,13 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// [`parse_micros`] of a token known to be 32 bytes when it has the shape nearly every Heroku
+/// line has, `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`; `None` when it has another shape (it may
+/// still be a timestamp for [`parse_micros`]).
+pub(crate) fn parse_heroku(token: &[u8; 32]) -> Option<i64> {
+    parse_heroku_micros(token)
+}
+
 /// The fast path for the shape nearly every Heroku line has,
 /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`; `None` sends anything else down the general parser.
 fn parse_heroku_micros(t: &[u8; 32]) -> Option<i64> {
