@@ -263,14 +263,22 @@ pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
 
 /// The line family from (APP-NAME, PROCID) and the message (PROTOCOL.md §0 item 12).
 pub fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
-    match (source, dyno) {
-        ("heroku", "router") => Kind::Router,
-        (_, "api") => Kind::Api,
-        ("heroku", "logplex") | ("app", "log-shuttle") => Kind::System,
-        ("app", "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer") => Kind::Addon,
-        ("app", d) if d.starts_with("postgres.") => Kind::Addon,
-        ("heroku", _) if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
-        ("heroku", _) => Kind::System,
+    match source {
+        "heroku" => match dyno {
+            "router" => Kind::Router,
+            "api" => Kind::Api,
+            "logplex" => Kind::System,
+            _ if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
+            _ => Kind::System,
+        },
+        "app" => match dyno {
+            "api" => Kind::Api,
+            "log-shuttle" => Kind::System,
+            "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer" => Kind::Addon,
+            d if d.starts_with("postgres.") => Kind::Addon,
+            _ => Kind::App,
+        },
+        _ if dyno == "api" => Kind::Api,
         _ => Kind::App,
     }
 }
