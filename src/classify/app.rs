@@ -240,7 +240,7 @@ fn json_object(text: &str) -> Option<JsonObject<'_>> {
 /// Whether the text holds something jsonb may refuse (see [`json_object`]).
 fn needs_rewrite(text: &str) -> bool {
     let b = text.as_bytes();
-    if memchr::memmem::find(b, b"\\u").is_some() {
+    if memchr::memchr_iter(b'\\', b).any(|at| b.get(at + 1) == Some(&b'u')) {
         return true;
     }
     let mut digits = 0usize;

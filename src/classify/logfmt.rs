@@ -68,7 +68,7 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
 impl<'t> Iterator for Pairs<'t> {
     type Item = Pair<'t>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Pair<'t>> {
         let bytes = self.text.as_bytes();
         loop {
@@ -97,7 +97,7 @@ impl<'t> Iterator for Pairs<'t> {
 
 impl<'t> Pairs<'t> {
     /// Reads the value that starts at `from` (just after `=`).
-    #[inline]
+    #[inline(always)]
     fn value(&mut self, key: &'t str, from: usize) -> Pair<'t> {
         let bytes = self.text.as_bytes();
         if bytes.get(from) == Some(&b'"') {
