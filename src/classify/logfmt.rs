@@ -165,24 +165,38 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
     let bytes = text.as_bytes();
     let mut at = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
     let digits_start = at;
+    // The digits read so far as an integer (exact while there are at most 15 of them).
+    let mut mantissa: u64 = 0;
     while at < bytes.len() && bytes[at].is_ascii_digit() {
+        mantissa = mantissa
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(bytes[at] - b'0'));
         at += 1;
     }
+    let int_digits = at - digits_start;
     let mut float = false;
+    let mut frac_digits = 0;
     if at < bytes.len() && bytes[at] == b'.' {
         let frac = at + 1;
         let mut end = frac;
+        let mut with_frac = mantissa;
         while end < bytes.len() && bytes[end].is_ascii_digit() {
+            with_frac = with_frac
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(bytes[end] - b'0'));
             end += 1;
         }
         if end > frac {
             float = true;
             at = end;
+            mantissa = with_frac;
+            frac_digits = end - frac;
         }
     }
     if at == digits_start {
         return None;
     }
+    let mut exponent = false;
     // An exponent only counts when digits follow it; otherwise `e` starts the unit.
     if float || at > digits_start {
         if let Some(b'e' | b'E') = bytes.get(at) {
@@ -196,6 +210,7 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
             }
             if end > exp_start {
                 float = true;
+                exponent = true;
                 at = end;
             }
         }
@@ -205,7 +220,18 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
         return None;
     }
     let value = if float {
-        Value::Float(match simple_decimal(number) {
+        // `[-+]digits.digits` of at most 15 digits: what `simple_decimal(number)` computes,
+        // from the digits already read.
+        let simple = (!exponent && frac_digits > 0 && int_digits + frac_digits <= 15).then(|| {
+            #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
+            let value = mantissa as f64 / POW10[frac_digits];
+            if bytes.first() == Some(&b'-') {
+                -value
+            } else {
+                value
+            }
+        });
+        Value::Float(match simple {
             Some(f) => f,
             None => number.parse::<f64>().ok().filter(|f| f.is_finite())?,
         })
@@ -215,13 +241,16 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
     Some((value, unit))
 }
 
+/// Exact powers of ten for [`simple_decimal`].
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// `[-+]digits.digits` with at most 15 significant digits, computed exactly: both the digits
 /// as an integer and the power of ten are exact in an `f64`, so one division rounds correctly
 /// (the fast path of Clinger's algorithm). `None` for anything else (exponents, longer numbers).
+#[cfg(test)]
 fn simple_decimal(text: &str) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

@@ -214,3 +214,77 @@ proptest::proptest! {
         proptest::prop_assert_eq!(got, reference::pairs(&text), "{:?}", text);
     }
 }
+
+/// `number_with_unit` as first written (scan, then `simple_decimal` or the standard parsers
+/// over the number), kept as the reference the one-pass version must agree with.
+fn reference_number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
+    let bytes = text.as_bytes();
+    let mut at = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    let digits_start = at;
+    while at < bytes.len() && bytes[at].is_ascii_digit() {
+        at += 1;
+    }
+    let mut float = false;
+    if at < bytes.len() && bytes[at] == b'.' {
+        let frac = at + 1;
+        let mut end = frac;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end > frac {
+            float = true;
+            at = end;
+        }
+    }
+    if at == digits_start {
+        return None;
+    }
+    if float || at > digits_start {
+        if let Some(b'e' | b'E') = bytes.get(at) {
+            let mut end = at + 1;
+            if let Some(b'-' | b'+') = bytes.get(end) {
+                end += 1;
+            }
+            let exp_start = end;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            if end > exp_start {
+                float = true;
+                at = end;
+            }
+        }
+    }
+    let (number, unit) = text.split_at(at);
+    if !unit.bytes().all(|b| b.is_ascii_alphabetic() || b == b'%') {
+        return None;
+    }
+    let value = if float {
+        Value::Float(match simple_decimal(number) {
+            Some(f) => f,
+            None => number.parse::<f64>().ok().filter(|f| f.is_finite())?,
+        })
+    } else {
+        Value::Int(number.parse::<i64>().ok()?)
+    };
+    Some((value, unit))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+    #[test]
+    fn numbers_with_units_agree_with_the_reference(
+        text in "[-+]?[0-9]{0,20}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{0,4})?[a-zA-Z%.0-9]{0,4}"
+    ) {
+        let got = number_with_unit(&text);
+        let expected = reference_number_with_unit(&text);
+        // Compare floats by their bits: the same rounding, not merely close.
+        let bits = |v: &Option<(Value<'static>, &str)>| {
+            v.as_ref().map(|(value, unit)| match value {
+                Value::Float(f) => (format!("f{}", f.to_bits()), unit.to_string()),
+                other => (format!("{other:?}"), unit.to_string()),
+            })
+        };
+        proptest::prop_assert_eq!(bits(&got), bits(&expected), "{:?}", text);
+    }
+}
