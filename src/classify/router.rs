@@ -8,6 +8,7 @@
 use super::logfmt::{self, millis, parse_int};
 use super::{error_code, Extract};
 use crate::record::{Columns, Fields, Level, Text, Value};
+use crate::scan::{find_by, find_byte, lanes_equal};
 use std::borrow::Cow;
 
 /// Extracts a router line's fields and its level (from `at=`).
@@ -132,10 +133,9 @@ impl RouterKey {
 /// A path as `/stats/requests` groups it: the query string removed and id-like segments
 /// (numbers, UUIDs, hex of 16 or more digits) replaced by `:id`. `/items/42?ref=a` → `/items/:id`.
 pub fn route(path: &str) -> Text<'_> {
-    let end = path
-        .bytes()
-        .position(|b| b == b'?' || b == b'#')
-        .unwrap_or(path.len());
+    let end = find_by(path.as_bytes(), 0, |w| {
+        lanes_equal(w, b'?') | lanes_equal(w, b'#')
+    });
     let path = &path[..end];
     let mut segments = Segments { path, pos: 0 };
     let Some(first_id) = segments.find(|&(start, end)| is_id(&path[start..end])) else {
@@ -173,10 +173,7 @@ impl Iterator for Segments<'_> {
         if start > bytes.len() {
             return None;
         }
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'/')
-            .map_or(bytes.len(), |n| start + n);
+        let end = find_byte(bytes, start, b'/');
         self.pos = end + 1;
         Some((start, end))
     }
@@ -186,20 +183,20 @@ impl Iterator for Segments<'_> {
 #[inline]
 fn is_id(segment: &str) -> bool {
     let b = segment.as_bytes();
-    let Some(&first) = b.first() else {
-        return false;
-    };
-    // Every id starts with a hex digit; most path words do not.
-    if !first.is_ascii_hexdigit() {
+    if b.len() == 36 && super::app::is_uuid(segment) {
+        return true;
+    }
+    if b.is_empty() {
         return false;
     }
     let mut digits = true;
-    let mut hex = true;
     for &c in b {
+        if !c.is_ascii_hexdigit() {
+            return false;
+        }
         digits &= c.is_ascii_digit();
-        hex &= c.is_ascii_hexdigit();
     }
-    digits || (hex && b.len() >= 16) || (b.len() == 36 && super::app::is_uuid(segment))
+    digits || b.len() >= 16
 }
 
 /// `at=` as a level: `error`, `warning`, anything else is info (H80–H82 carry a code at
