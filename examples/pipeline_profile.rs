@@ -3,7 +3,8 @@
 //! `valgrind --tool=callgrind --toggle-collect=pipeline_profile::run target/release/examples/pipeline_profile 5`
 //!
 //! With `--dump FILE` it instead writes every record (Debug format) to FILE, to compare the
-//! output of two builds.
+//! output of two builds; with `--syslog-loose N` it parses the same messages N times with
+//! `syslog_loose` instead (collect on `pipeline_profile::run_syslog_loose`), as the yardstick.
 
 use logdrain::classify::process_body;
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
@@ -35,6 +36,33 @@ fn bodies() -> Vec<Vec<u8>> {
     bodies
 }
 
+/// The same messages, framed and converted to text, as `benches/pipeline.rs` gives them to
+/// `syslog_loose`.
+fn messages() -> Vec<String> {
+    let mut corpus = Corpus::new(SEED);
+    let mut message = Vec::with_capacity(1024);
+    (0..MESSAGES)
+        .map(|_| {
+            message.clear();
+            corpus.next_message(&mut message);
+            String::from_utf8_lossy(&message).into_owned()
+        })
+        .collect()
+}
+
+#[inline(never)]
+fn run_syslog_loose(messages: &[String]) -> usize {
+    let mut parsed = 0;
+    for message in messages {
+        black_box(syslog_loose::parse_message(
+            message,
+            syslog_loose::Variant::RFC5424,
+        ));
+        parsed += 1;
+    }
+    parsed
+}
+
 #[inline(never)]
 fn run(bodies: &[Vec<u8>]) -> usize {
     let mut lines = 0;
@@ -47,8 +75,18 @@ fn run(bodies: &[Vec<u8>]) -> usize {
 }
 
 fn main() -> std::io::Result<()> {
-    let bodies = bodies();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--syslog-loose") {
+        let messages = messages();
+        let rounds: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5);
+        let mut lines = 0;
+        for _ in 0..rounds {
+            lines += run_syslog_loose(black_box(&messages));
+        }
+        println!("{lines} lines");
+        return Ok(());
+    }
+    let bodies = bodies();
     if args.first().map(String::as_str) == Some("--dump") {
         let path = args.get(1).map_or("records.txt", String::as_str);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
