@@ -25,5 +25,6 @@ pub mod http;
 pub mod ingest;
 pub mod logplex;
 pub mod record;
+mod scan;
 pub mod store;
 pub mod synth;

@@ -195,12 +195,19 @@ fn tagged_uuid(text: &str) -> Option<&str> {
 
 /// 8-4-4-4-12 hex digits (any version: Heroku's own ids are not always v4-shaped).
 pub fn is_uuid(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
+    let Ok(b) = <&[u8; 36]>::try_from(text.as_bytes()) else {
+        return false;
+    };
+    let hex = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_hexdigit);
+    b[8] == b'-'
+        && b[13] == b'-'
+        && b[18] == b'-'
+        && b[23] == b'-'
+        && hex(0..8)
+        && hex(9..13)
+        && hex(14..18)
+        && hex(19..23)
+        && hex(24..36)
 }
 
 /// What a JSON-object message gives: the text to store, its level and request id.
@@ -233,7 +240,7 @@ fn json_object(text: &str) -> Option<JsonObject<'_>> {
 /// Whether the text holds something jsonb may refuse (see [`json_object`]).
 fn needs_rewrite(text: &str) -> bool {
     let b = text.as_bytes();
-    if memchr::memmem::find(b, b"\\u").is_some() {
+    if memchr::memchr_iter(b'\\', b).any(|at| b.get(at + 1) == Some(&b'u')) {
         return true;
     }
     let mut digits = 0usize;

@@ -3,6 +3,7 @@
 //! keys come in any order, and words without `=` are skipped.
 
 use crate::record::{Text, Value};
+use crate::scan::{find_by, find_byte, lanes_equal};
 use std::borrow::Cow;
 
 /// One `key=value` pair, borrowing from the scanned text.
@@ -18,6 +19,7 @@ pub struct Pair<'t> {
 
 impl<'t> Pair<'t> {
     /// The value as text, `\"` and `\\` unescaped.
+    #[inline]
     pub fn text(&self) -> Text<'t> {
         if self.escaped {
             Cow::Owned(unescape(self.value))
@@ -26,18 +28,6 @@ impl<'t> Pair<'t> {
         }
     }
 }
-
-/// Bytes that end a key: space, `=` and `"`.
-const KEY_END: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b' ' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'"' as usize] = true;
-    table
-};
-
-/// Values up to this long are scanned byte by byte; longer ones with `memchr`.
-const SHORT_VALUE: usize = 16;
 
 /// Iterator over the pairs of a logfmt line.
 #[derive(Debug, Clone)]
@@ -53,34 +43,53 @@ pub fn pairs(text: &str) -> Pairs<'_> {
     Pairs { text, pos: 0 }
 }
 
+/// The first space, `=` or `"` at or after `from` (what ends a key), or `bytes.len()`.
+#[inline]
+fn find_key_end(bytes: &[u8], from: usize) -> usize {
+    find_by(bytes, from, |w| {
+        lanes_equal(w, b' ') | lanes_equal(w, b'=') | lanes_equal(w, b'"')
+    })
+}
+
+/// The first space at or after `from`, or `bytes.len()`.
+#[inline]
+fn find_space(bytes: &[u8], from: usize) -> usize {
+    find_byte(bytes, from, b' ')
+}
+
+/// The first `"` or backslash at or after `from`, or `bytes.len()`.
+#[inline]
+fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
+    find_by(bytes, from, |w| {
+        lanes_equal(w, b'"') | lanes_equal(w, b'\\')
+    })
+}
+
 impl<'t> Iterator for Pairs<'t> {
     type Item = Pair<'t>;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<Pair<'t>> {
         let bytes = self.text.as_bytes();
         loop {
             let start = self.pos;
-            let key_len = bytes
-                .get(start..)?
-                .iter()
-                .position(|&b| KEY_END[usize::from(b)])
-                .unwrap_or(bytes.len() - start);
-            let at = start + key_len;
+            if start >= bytes.len() {
+                self.pos = bytes.len();
+                return None;
+            }
+            let at = find_key_end(bytes, start);
             match bytes.get(at) {
                 None => {
                     self.pos = bytes.len();
                     return None;
                 }
-                Some(b'=') if key_len > 0 => {
+                Some(b'=') if at > start => {
                     let key = &self.text[start..at];
                     return Some(self.value(key, at + 1));
                 }
                 Some(b' ') => self.pos = at + 1,
                 // An empty key or a quote in the key: not a pair, skip the word.
-                Some(_) => {
-                    self.pos =
-                        memchr::memchr(b' ', &bytes[at..]).map_or(bytes.len(), |n| at + n + 1);
-                }
+                Some(_) => self.pos = (find_space(bytes, at) + 1).min(bytes.len()),
             }
         }
     }
@@ -88,44 +97,36 @@ impl<'t> Iterator for Pairs<'t> {
 
 impl<'t> Pairs<'t> {
     /// Reads the value that starts at `from` (just after `=`).
+    #[inline(always)]
     fn value(&mut self, key: &'t str, from: usize) -> Pair<'t> {
         let bytes = self.text.as_bytes();
         if bytes.get(from) == Some(&b'"') {
             let from = from + 1;
+            let mut escaped = false;
             let mut search = from;
+            // A backslash escapes the byte after it: a quote preceded by an odd run of
+            // backslashes is inside the value.
             let end = loop {
-                let Some(n) = memchr::memchr(b'"', &bytes[search..]) else {
-                    break bytes.len();
-                };
-                let at = search + n;
-                let backslashes = bytes[from..at]
-                    .iter()
-                    .rev()
-                    .take_while(|&&b| b == b'\\')
-                    .count();
-                if backslashes % 2 == 0 {
-                    break at;
+                let at = find_quote_or_backslash(bytes, search);
+                match bytes.get(at) {
+                    Some(b'\\') => {
+                        escaped = true;
+                        search = at + 2;
+                        if search >= bytes.len() {
+                            break bytes.len();
+                        }
+                    }
+                    _ => break at,
                 }
-                search = at + 1; // an escaped quote inside the value
             };
             self.pos = (end + 1).min(bytes.len());
-            let value = &self.text[from..end];
             return Pair {
                 key,
-                value,
-                escaped: memchr::memchr(b'\\', value.as_bytes()).is_some(),
+                value: &self.text[from..end],
+                escaped,
             };
         }
-        let rest = &bytes[from..];
-        let short = &rest[..rest.len().min(SHORT_VALUE)];
-        let len = match short.iter().position(|&b| b == b' ') {
-            Some(n) => n,
-            None if rest.len() <= SHORT_VALUE => rest.len(),
-            None => {
-                memchr::memchr(b' ', &rest[SHORT_VALUE..]).map_or(rest.len(), |n| SHORT_VALUE + n)
-            }
-        };
-        let end = from + len;
+        let end = find_space(bytes, from);
         self.pos = (end + 1).min(bytes.len());
         Pair {
             key,
@@ -164,24 +165,38 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
     let bytes = text.as_bytes();
     let mut at = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
     let digits_start = at;
+    // The digits read so far as an integer (exact while there are at most 15 of them).
+    let mut mantissa: u64 = 0;
     while at < bytes.len() && bytes[at].is_ascii_digit() {
+        mantissa = mantissa
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(bytes[at] - b'0'));
         at += 1;
     }
+    let int_digits = at - digits_start;
     let mut float = false;
+    let mut frac_digits = 0;
     if at < bytes.len() && bytes[at] == b'.' {
         let frac = at + 1;
         let mut end = frac;
+        let mut with_frac = mantissa;
         while end < bytes.len() && bytes[end].is_ascii_digit() {
+            with_frac = with_frac
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(bytes[end] - b'0'));
             end += 1;
         }
         if end > frac {
             float = true;
             at = end;
+            mantissa = with_frac;
+            frac_digits = end - frac;
         }
     }
     if at == digits_start {
         return None;
     }
+    let mut exponent = false;
     // An exponent only counts when digits follow it; otherwise `e` starts the unit.
     if float || at > digits_start {
         if let Some(b'e' | b'E') = bytes.get(at) {
@@ -195,6 +210,7 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
             }
             if end > exp_start {
                 float = true;
+                exponent = true;
                 at = end;
             }
         }
@@ -204,23 +220,37 @@ pub fn number_with_unit(text: &str) -> Option<(Value<'static>, &str)> {
         return None;
     }
     let value = if float {
-        Value::Float(match simple_decimal(number) {
+        // `[-+]digits.digits` of at most 15 digits: what `simple_decimal(number)` computes,
+        // from the digits already read.
+        let simple = (!exponent && frac_digits > 0 && int_digits + frac_digits <= 15).then(|| {
+            #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
+            let value = mantissa as f64 / POW10[frac_digits];
+            if bytes.first() == Some(&b'-') {
+                -value
+            } else {
+                value
+            }
+        });
+        Value::Float(match simple {
             Some(f) => f,
             None => number.parse::<f64>().ok().filter(|f| f.is_finite())?,
         })
     } else {
-        Value::Int(number.parse::<i64>().ok()?)
+        Value::Int(parse_int::<i64>(number)?)
     };
     Some((value, unit))
 }
 
+/// Exact powers of ten for [`simple_decimal`].
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
 /// `[-+]digits.digits` with at most 15 significant digits, computed exactly: both the digits
 /// as an integer and the power of ten are exact in an `f64`, so one division rounds correctly
 /// (the fast path of Clinger's algorithm). `None` for anything else (exponents, longer numbers).
+#[cfg(test)]
 fn simple_decimal(text: &str) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -244,8 +274,23 @@ fn simple_decimal(text: &str) -> Option<f64> {
 }
 
 /// A whole number with an optional `ms` suffix, as router `connect=`/`service=` values.
+#[inline]
 pub fn millis(text: &str) -> Option<i32> {
-    text.strip_suffix("ms").unwrap_or(text).parse().ok()
+    parse_int(text.strip_suffix("ms").unwrap_or(text))
+}
+
+/// `text.parse().ok()`, with a shortcut for plain digit strings (nearly every number a line
+/// carries): the same result, without the generic parser's sign and radix handling.
+#[inline]
+pub fn parse_int<T: std::str::FromStr + TryFrom<u64>>(text: &str) -> Option<T> {
+    let b = text.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        let n = b
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d.wrapping_sub(b'0')));
+        return T::try_from(n).ok();
+    }
+    text.parse().ok()
 }
 
 #[cfg(test)]

@@ -182,8 +182,8 @@ fn flush_group<'a>(
 
 /// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from.
 pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) -> LogRecord<'a> {
-    let source = String::from_utf8_lossy(msg.app_name);
-    let dyno = String::from_utf8_lossy(msg.procid);
+    let source = lossy(msg.app_name);
+    let dyno = lossy(msg.procid);
     let message = text::clean(msg.msg);
     let kind = kind_of(&source, &dyno, &message);
     let extract = match &message {
@@ -210,6 +210,15 @@ pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) ->
         dropped: extract.dropped,
         parts: 1,
         continued: false,
+    }
+}
+
+/// `String::from_utf8_lossy`, without its chunked decoder for the valid (short) header tokens.
+#[inline]
+fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -254,14 +263,22 @@ pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
 
 /// The line family from (APP-NAME, PROCID) and the message (PROTOCOL.md §0 item 12).
 pub fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
-    match (source, dyno) {
-        ("heroku", "router") => Kind::Router,
-        (_, "api") => Kind::Api,
-        ("heroku", "logplex") | ("app", "log-shuttle") => Kind::System,
-        ("app", "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer") => Kind::Addon,
-        ("app", d) if d.starts_with("postgres.") => Kind::Addon,
-        ("heroku", _) if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
-        ("heroku", _) => Kind::System,
+    match source {
+        "heroku" => match dyno {
+            "router" => Kind::Router,
+            "api" => Kind::Api,
+            "logplex" => Kind::System,
+            _ if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
+            _ => Kind::System,
+        },
+        "app" => match dyno {
+            "api" => Kind::Api,
+            "log-shuttle" => Kind::System,
+            "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer" => Kind::Addon,
+            d if d.starts_with("postgres.") => Kind::Addon,
+            _ => Kind::App,
+        },
+        _ if dyno == "api" => Kind::Api,
         _ => Kind::App,
     }
 }

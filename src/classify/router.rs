@@ -5,9 +5,10 @@
 //!
 //! The fields the API filters and aggregates on go to typed columns; the rest to `fields`.
 
-use super::logfmt::{self, millis};
+use super::logfmt::{self, millis, parse_int};
 use super::{error_code, Extract};
 use crate::record::{Columns, Fields, Level, Text, Value};
+use crate::scan::{find_by, find_byte, lanes_equal};
 use std::borrow::Cow;
 
 /// Extracts a router line's fields and its level (from `at=`).
@@ -25,34 +26,34 @@ pub fn extract(text: &str) -> Extract<'_> {
             continue;
         }
         let value = pair.text();
-        match pair.key {
-            "at" => {
+        match RouterKey::of(pair.key) {
+            RouterKey::At => {
                 at = Some(level_of(&value));
                 fields.push((Cow::Borrowed("at"), Value::Str(value)));
             }
-            "method" => columns.method = Some(value),
-            "path" => columns.path = Some(value),
-            "host" => columns.host = Some(value),
-            "request_id" => columns.request_id = Some(value),
-            "dyno" => columns.router_dyno = Some(value),
-            "code" => columns.code = Some(value),
-            "status" => match value.parse() {
-                Ok(n) => columns.status = Some(n),
-                Err(_) => fields.push((Cow::Borrowed("status"), Value::Str(value))),
+            RouterKey::Method => columns.method = Some(value),
+            RouterKey::Path => columns.path = Some(value),
+            RouterKey::Host => columns.host = Some(value),
+            RouterKey::RequestId => columns.request_id = Some(value),
+            RouterKey::Dyno => columns.router_dyno = Some(value),
+            RouterKey::Code => columns.code = Some(value),
+            RouterKey::Status => match parse_int(&value) {
+                Some(n) => columns.status = Some(n),
+                None => fields.push((Cow::Borrowed("status"), Value::Str(value))),
             },
-            "bytes" => match value.parse() {
-                Ok(n) => columns.bytes = Some(n),
-                Err(_) => fields.push((Cow::Borrowed("bytes"), Value::Str(value))),
+            RouterKey::Bytes => match parse_int(&value) {
+                Some(n) => columns.bytes = Some(n),
+                None => fields.push((Cow::Borrowed("bytes"), Value::Str(value))),
             },
-            "connect" => match millis(&value) {
+            RouterKey::Connect => match millis(&value) {
                 Some(n) => columns.connect_ms = Some(n),
                 None => fields.push((Cow::Borrowed("connect"), Value::Str(value))),
             },
-            "service" => match millis(&value) {
+            RouterKey::Service => match millis(&value) {
                 Some(n) => columns.service_ms = Some(n),
                 None => fields.push((Cow::Borrowed("service"), Value::Str(value))),
             },
-            "tls" => fields.push((
+            RouterKey::Tls => fields.push((
                 Cow::Borrowed("tls"),
                 match &*value {
                     "true" => Value::Bool(true),
@@ -60,7 +61,7 @@ pub fn extract(text: &str) -> Extract<'_> {
                     _ => Value::Str(value),
                 },
             )),
-            key => fields.push((Cow::Borrowed(key), Value::Str(value))),
+            RouterKey::Other => fields.push((Cow::Borrowed(pair.key), Value::Str(value))),
         }
     }
     columns.route = match &columns.path {
@@ -80,34 +81,122 @@ pub fn extract(text: &str) -> Extract<'_> {
     }
 }
 
+/// The router keys with a meaning of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RouterKey {
+    At,
+    Method,
+    Path,
+    Host,
+    RequestId,
+    Dyno,
+    Code,
+    Status,
+    Bytes,
+    Connect,
+    Service,
+    Tls,
+    Other,
+}
+
+impl RouterKey {
+    /// The key's meaning, decided on its length first.
+    #[inline]
+    fn of(key: &str) -> RouterKey {
+        match key.as_bytes() {
+            b"at" => RouterKey::At,
+            b"tls" => RouterKey::Tls,
+            [_, _, _, _] => match key.as_bytes() {
+                b"path" => RouterKey::Path,
+                b"host" => RouterKey::Host,
+                b"dyno" => RouterKey::Dyno,
+                b"code" => RouterKey::Code,
+                _ => RouterKey::Other,
+            },
+            b"bytes" => RouterKey::Bytes,
+            [_, _, _, _, _, _] => match key.as_bytes() {
+                b"method" => RouterKey::Method,
+                b"status" => RouterKey::Status,
+                _ => RouterKey::Other,
+            },
+            [_, _, _, _, _, _, _] => match key.as_bytes() {
+                b"connect" => RouterKey::Connect,
+                b"service" => RouterKey::Service,
+                _ => RouterKey::Other,
+            },
+            b"request_id" => RouterKey::RequestId,
+            _ => RouterKey::Other,
+        }
+    }
+}
+
 /// A path as `/stats/requests` groups it: the query string removed and id-like segments
 /// (numbers, UUIDs, hex of 16 or more digits) replaced by `:id`. `/items/42?ref=a` → `/items/:id`.
 pub fn route(path: &str) -> Text<'_> {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    if !path.split('/').any(is_id) {
+    let end = find_by(path.as_bytes(), 0, |w| {
+        lanes_equal(w, b'?') | lanes_equal(w, b'#')
+    });
+    let path = &path[..end];
+    let mut segments = Segments { path, pos: 0 };
+    let Some(first_id) = segments.find(|&(start, end)| is_id(&path[start..end])) else {
         return Cow::Borrowed(path);
-    }
-    let mut out = String::with_capacity(path.len());
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
-            out.push('/');
-        }
-        if is_id(segment) {
+    };
+    let mut out = String::with_capacity(path.len() + 8);
+    out.push_str(&path[..first_id.0]);
+    out.push_str(":id");
+    for (start, end) in segments {
+        out.push('/');
+        if is_id(&path[start..end]) {
             out.push_str(":id");
         } else {
-            out.push_str(segment);
+            out.push_str(&path[start..end]);
         }
     }
     Cow::Owned(out)
 }
 
+/// The `/`-separated segments of a path as byte ranges, like `path.split('/')`.
+struct Segments<'p> {
+    /// The path.
+    path: &'p str,
+    /// Where the next segment starts; past the end when done.
+    pos: usize,
+}
+
+impl Iterator for Segments<'_> {
+    type Item = (usize, usize);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let bytes = self.path.as_bytes();
+        let start = self.pos;
+        if start > bytes.len() {
+            return None;
+        }
+        let end = find_byte(bytes, start, b'/');
+        self.pos = end + 1;
+        Some((start, end))
+    }
+}
+
 /// Numbers, UUIDs and long hex strings.
+#[inline]
 fn is_id(segment: &str) -> bool {
     let b = segment.as_bytes();
-    !b.is_empty()
-        && (b.iter().all(u8::is_ascii_digit)
-            || super::app::is_uuid(segment)
-            || (b.len() >= 16 && b.iter().all(u8::is_ascii_hexdigit)))
+    if b.len() == 36 && super::app::is_uuid(segment) {
+        return true;
+    }
+    if b.is_empty() {
+        return false;
+    }
+    let mut digits = true;
+    for &c in b {
+        if !c.is_ascii_hexdigit() {
+            return false;
+        }
+        digits &= c.is_ascii_digit();
+    }
+    digits || b.len() >= 16
 }
 
 /// `at=` as a level: `error`, `warning`, anything else is info (H80–H82 carry a code at

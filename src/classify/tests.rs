@@ -306,3 +306,53 @@ proptest! {
         prop_assert!(stored <= body.len());
     }
 }
+
+/// The rule table `kind_of` was first written as, kept as the reference it must agree with.
+fn reference_kind_of(source: &str, dyno: &str, message: &str) -> Kind {
+    match (source, dyno) {
+        ("heroku", "router") => Kind::Router,
+        (_, "api") => Kind::Api,
+        ("heroku", "logplex") | ("app", "log-shuttle") => Kind::System,
+        ("app", "heroku-postgres" | "heroku-redis" | "heroku-pgbouncer") => Kind::Addon,
+        ("app", d) if d.starts_with("postgres.") => Kind::Addon,
+        ("heroku", _) if metrics::is_runtime_metrics(message) => Kind::RuntimeMetric,
+        ("heroku", _) => Kind::System,
+        _ => Kind::App,
+    }
+}
+
+#[test]
+fn kind_of_agrees_with_the_reference_table() {
+    let sources = ["heroku", "app", "", "Heroku", "apps", "other"];
+    let dynos = [
+        "router",
+        "api",
+        "logplex",
+        "log-shuttle",
+        "heroku-postgres",
+        "heroku-redis",
+        "heroku-pgbouncer",
+        "postgres.1234",
+        "postgres.",
+        "postgres",
+        "web.1",
+        "",
+    ];
+    let messages = [
+        "source=web.1 dyno=heroku.1.abc sample#load_avg_1m=0.1",
+        "source=web.1 no samples",
+        "hello",
+        "",
+    ];
+    for source in sources {
+        for dyno in dynos {
+            for message in messages {
+                assert_eq!(
+                    kind_of(source, dyno, message),
+                    reference_kind_of(source, dyno, message),
+                    "{source} {dyno} {message}"
+                );
+            }
+        }
+    }
+}

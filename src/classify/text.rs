@@ -12,7 +12,8 @@ const ESC: u8 = 0x1b;
 
 /// MSG as searchable text (see the module docs).
 pub fn clean(msg: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(msg) {
+    // `simdutf8` accepts exactly what `std::str::from_utf8` accepts, with vector code.
+    match simdutf8::basic::from_utf8(msg) {
         Ok(text) if memchr::memchr2(0, ESC, msg).is_none() => Cow::Borrowed(text),
         Ok(text) => Cow::Owned(scrub(text)),
         Err(_) => Cow::Owned(scrub(&String::from_utf8_lossy(msg))),

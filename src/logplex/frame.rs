@@ -5,10 +5,6 @@
 //! [`Frame::Invalid`] so the caller can store it raw. The only bytes that appear in no item are
 //! the length prefixes of good frames and stray whitespace between frames.
 
-use nom::bytes::complete::{tag, take_while_m_n};
-use nom::combinator::verify;
-use nom::sequence::terminated;
-use nom::{IResult, Parser};
 use std::iter::FusedIterator;
 
 /// The longest length prefix we accept, in digits. Nine digits already exceed any sane cap.
@@ -275,17 +271,24 @@ impl<'a> Framer<'a> {
 }
 
 /// Parses `[1-9][0-9]{0,8} SP` and returns the declared length.
-fn length_prefix(input: &[u8]) -> IResult<&[u8], usize> {
-    let digits = verify(
-        take_while_m_n(1, MAX_LENGTH_DIGITS, |b: u8| b.is_ascii_digit()),
-        |digits: &[u8]| digits.first() != Some(&b'0'),
-    );
-    let (rest, digits) = terminated(digits, tag(&b" "[..])).parse(input)?;
-    let len = digits
+fn length_prefix(input: &[u8]) -> Result<(&[u8], usize), BadPrefix> {
+    let digits = input
+        .iter()
+        .take(MAX_LENGTH_DIGITS)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 || input.first() == Some(&b'0') || input.get(digits) != Some(&b' ') {
+        return Err(BadPrefix);
+    }
+    let len = input[..digits]
         .iter()
         .fold(0_usize, |acc, d| acc * 10 + usize::from(d - b'0'));
-    Ok((rest, len))
+    Ok((&input[digits + 1..], len))
 }
+
+/// The bytes where a length prefix should be are not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BadPrefix;
 
 /// The first offset at or after `from` that is not LF, CR or SP (or the body length).
 fn skip_whitespace(body: &[u8], from: usize) -> usize {

@@ -7,6 +7,7 @@
 //! or `[` is not mistaken for structured data.
 
 use super::timestamp;
+use crate::scan::find_byte;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::combinator::recognize;
 use nom::multi::{many0_count, many1_count};
@@ -103,17 +104,35 @@ pub fn parse(message: &[u8]) -> Result<SyslogMessage<'_>, ParseError> {
 
     let mut tokens: [&[u8]; HEADER_TOKENS] = [&[]; HEADER_TOKENS];
     let mut rest = after_pri;
-    for token in &mut tokens {
-        let space = rest
-            .iter()
-            .position(|&b| b == b' ')
-            .ok_or(ParseError::MissingFields)?;
+    let mut timestamp = None;
+    let mut next = 0;
+    // Logplex's own shape, `1 <32-byte timestamp> host `, is read without searching: a
+    // timestamp that parses in that shape holds no space, so it is exactly the token.
+    if let Some((b'1', b' ', stamp, b' ', tail)) = logplex_prefix(rest) {
+        if let Some(micros) = timestamp::parse_heroku(stamp) {
+            tokens[0] = &rest[..1];
+            tokens[1] = stamp;
+            timestamp = Some(micros);
+            rest = tail;
+            next = 2;
+            if let Some(tail) = rest.strip_prefix(b"host ") {
+                tokens[2] = LOGPLEX_HOSTNAME;
+                rest = tail;
+                next = 3;
+            }
+        }
+    }
+    for token in &mut tokens[next..] {
+        let space = find_byte(rest, 0, b' ');
         let (head, tail) = rest.split_at(space);
         *token = head;
-        rest = tail.get(1..).unwrap_or_default();
+        rest = tail.get(1..).ok_or(ParseError::MissingFields)?;
     }
     let [version, timestamp_raw, hostname, app_name, procid, msgid] = tokens;
     let version = parse_version(version)?;
+    if next < 2 {
+        timestamp = timestamp::parse_micros(timestamp_raw);
+    }
 
     let (structured_data, msg) = if hostname == LOGPLEX_HOSTNAME {
         (None, rest)
@@ -131,7 +150,7 @@ pub fn parse(message: &[u8]) -> Result<SyslogMessage<'_>, ParseError> {
     Ok(SyslogMessage {
         pri,
         version,
-        timestamp: timestamp::parse_micros(timestamp_raw),
+        timestamp,
         timestamp_raw,
         hostname,
         app_name,
@@ -141,6 +160,17 @@ pub fn parse(message: &[u8]) -> Result<SyslogMessage<'_>, ParseError> {
         msg,
         trailing_lf,
     })
+}
+
+/// `VERSION SP TIMESTAMP SP rest` split where a one-digit version and a 32-byte timestamp
+/// would be; the caller checks the pieces.
+#[allow(clippy::type_complexity)]
+fn logplex_prefix(rest: &[u8]) -> Option<(u8, u8, &[u8; 32], u8, &[u8])> {
+    let (&version, rest) = rest.split_first()?;
+    let (&space, rest) = rest.split_first()?;
+    let (stamp, rest) = rest.split_first_chunk::<32>()?;
+    let (&space2, rest) = rest.split_first()?;
+    Some((version, space, stamp, space2, rest))
 }
 
 /// Reads `<PRI>` and returns its value and the bytes after `>`.

@@ -152,30 +152,66 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// [`parse_micros`] of a token known to be 32 bytes when it has the shape nearly every Heroku
+/// line has, `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`; `None` when it has another shape (it may
+/// still be a timestamp for [`parse_micros`]).
+pub(crate) fn parse_heroku(token: &[u8; 32]) -> Option<i64> {
+    parse_heroku_micros(token)
+}
+
 /// The fast path for the shape nearly every Heroku line has,
 /// `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`; `None` sends anything else down the general parser.
 fn parse_heroku_micros(t: &[u8; 32]) -> Option<i64> {
-    if t[4] != b'-'
-        || t[7] != b'-'
-        || t[10] != b'T'
-        || t[13] != b':'
-        || t[16] != b':'
-        || t[19] != b'.'
-        || &t[26..] != b"+00:00"
-    {
-        return None;
+    /// The template, eight bytes at a time (little-endian): separator lanes hold their byte,
+    /// digit lanes hold 0.
+    const SEPARATORS: [u64; 4] = [
+        u64::from_le_bytes(*b"\0\0\0\0-\0\0-"),
+        u64::from_le_bytes(*b"\0\0T\0\0:\0\0"),
+        u64::from_le_bytes(*b":\0\0.\0\0\0\0"),
+        u64::from_le_bytes(*b"\0\0+00:00"),
+    ];
+    /// 0xFF in the separator lanes.
+    const MASKS: [u64; 4] = [
+        0xFF00_00FF_0000_0000,
+        0x0000_FF00_00FF_0000,
+        0x0000_0000_FF00_00FF,
+        0xFFFF_FFFF_FFFF_0000,
+    ];
+    const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+    const HIGH_NIBBLES: u64 = u64::from_ne_bytes([0xF0; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([0x06; 8]);
+    let mut digits = [0u64; 4];
+    for (i, chunk) in t.chunks_exact(8).enumerate() {
+        let mut lanes = [0u8; 8];
+        lanes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(lanes);
+        if word & MASKS[i] != SEPARATORS[i] {
+            return None;
+        }
+        // Separator lanes read as '0'; then every lane must be an ASCII digit: high nibble 3,
+        // and still 3 after adding 6 (no carry can cross lanes once all are 0x30..=0x3F).
+        let word = (word & !MASKS[i]) | (ZEROS & MASKS[i]);
+        if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(SIXES) & HIGH_NIBBLES != ZEROS {
+            return None;
+        }
+        digits[i] = word - ZEROS;
     }
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        t[range].iter().try_fold(0i64, |acc, &b| {
-            let d = b.wrapping_sub(b'0');
-            (d < 10).then(|| acc * 10 + i64::from(d))
-        })
-    };
-    let date = [digits(0..4)?, digits(5..7)?, digits(8..10)?];
-    let time = [digits(11..13)?, digits(14..16)?, digits(17..19)?];
-    let [year, month, day] = date;
-    let [hour, minute, second] = time;
-    civil_micros([year, month, day, hour, minute, second], digits(20..26)?, 0)
+    // Lane `k` of word `w` as a number (every lane is 0..=9 here).
+    let l = |w: u64, k: u32| ((w >> (8 * k)) & 0xF) as i64;
+    let [w0, w1, w2, w3] = digits;
+    let year = l(w0, 0) * 1_000 + l(w0, 1) * 100 + l(w0, 2) * 10 + l(w0, 3);
+    let month = l(w0, 5) * 10 + l(w0, 6);
+    let day = l(w1, 0) * 10 + l(w1, 1);
+    let hour = l(w1, 3) * 10 + l(w1, 4);
+    let minute = l(w1, 6) * 10 + l(w1, 7);
+    let second = l(w2, 1) * 10 + l(w2, 2);
+    let fraction = l(w2, 4) * 100_000
+        + l(w2, 5) * 10_000
+        + l(w2, 6) * 1_000
+        + l(w2, 7) * 100
+        + l(w3, 0) * 10
+        + l(w3, 1);
+    civil_micros([year, month, day, hour, minute, second], fraction, 0)
 }
 
 /// Length of a month in the proleptic Gregorian calendar.

@@ -99,3 +99,21 @@ fn an_r13_app_line_carries_its_code() {
     assert_eq!(get(&e, "desc"), Some(&Value::Str("Attach error".into())));
     assert_eq!(e.level, Some(Level::Error));
 }
+
+/// The position-by-position check `is_uuid` was first written as.
+fn reference_is_uuid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+    #[test]
+    fn is_uuid_agrees_with_the_reference(text in "[0-9a-fA-FgG-]{30,40}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-fx]{4}-[0-9a-f-]{4}-[0-9a-f]{12}") {
+        proptest::prop_assert_eq!(is_uuid(&text), reference_is_uuid(&text), "{:?}", text);
+    }
+}
