@@ -181,7 +181,11 @@ fn generate(o: &Options) -> Vec<Post> {
     // Frame ids must not repeat across runs against the same database, or the server would
     // rightly answer them as retries and store nothing.
     let nonce = run_nonce();
-    let mut corpus = Corpus::new(o.seed);
+    // Lines stamped from now on, as a live drain sends them (they land in today's partition).
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    let mut corpus = Corpus::starting_at(o.seed, now_us);
     let mut posts = Vec::with_capacity(o.lines.div_ceil(o.lines_per_post));
     let mut left = o.lines;
     while left > 0 {
@@ -517,6 +521,8 @@ fn main() {
 }
 
 async fn run(o: Options) -> Result<(), String> {
+    // reqwest's rustls backend needs a process-wide crypto provider.
+    logdrain::client::install_crypto();
     if let Err(e) = ready(&o.url).await {
         if o.defaults_only {
             // A plain `cargo bench` runs every bench; this one needs a server.
