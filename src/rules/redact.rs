@@ -1,15 +1,16 @@
 //! The redaction engine: finds secret spans in a message and replaces each by `[REDACTED]`,
 //! leaving every other byte as it was so that logfmt stays logfmt and JSON stays JSON.
 //!
-//! One case-insensitive Aho-Corasick pass finds anchors (secret key names, `Bearer`, `://`,
-//! `AKIA`, `eyJ`, `-----BEGIN `, token prefixes); each anchor is then checked in place. Card
+//! Aho-Corasick passes (exact case, few enough patterns for the SIMD prefilter) find
+//! anchors: the last letters of secret key names in their usual spellings, `Bearer`, `://`,
+//! `AKIA`, `eyJ`, `-----BEGIN `, token prefixes; each anchor is then checked in place. Card
 //! numbers are found by a skipping scan (only every 13th byte is looked at until a digit,
 //! space or dash turns up), e-mail addresses from `@`, router `fwd` values from `fwd=`.
 //! Nothing is allocated until a secret is found.
 
 use super::config::RedactConfig;
 use super::RuleError;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -127,7 +128,7 @@ const SCHEMES: &[&str] = &[
 /// What an anchor found by the automaton is.
 #[derive(Debug, Clone, Copy)]
 enum Anchor {
-    /// Part of a secret key name.
+    /// The last letters of a secret key name.
     Name,
     /// `Bearer`.
     Bearer,
@@ -162,11 +163,8 @@ pub(super) struct Redactor {
     emails: bool,
     hash_ips: Option<String>,
     /// Anchors for the key-name, authorization, URL and shape detectors.
-    anchors: Option<AhoCorasick>,
-    /// What each automaton pattern is, by pattern id.
-    anchor_kinds: Vec<Anchor>,
-    /// The pattern text of each automaton pattern (for exact-case checks).
-    anchor_text: Vec<String>,
+    /// Automata and what each of their patterns is, by pattern id.
+    anchors: Vec<(AhoCorasick, Vec<Anchor>)>,
     /// Normalized secret names.
     names: Vec<String>,
     patterns: Vec<Pattern>,
@@ -258,12 +256,14 @@ impl Redactor {
             });
         }
 
-        let mut anchor_text = Vec::new();
-        let mut anchor_kinds = Vec::new();
+        // Two automata of a few dozen patterns each search faster than one with both sets.
+        let mut sets: [(Vec<String>, Vec<Anchor>); 2] = Default::default();
         let mut add = |text: String, kind: Anchor| {
-            if !anchor_text.contains(&text) {
-                anchor_text.push(text);
-                anchor_kinds.push(kind);
+            let (texts, kinds) = &mut sets
+                [usize::from(!matches!(kind, Anchor::Name | Anchor::Bearer | Anchor::Url))];
+            if !texts.contains(&text) {
+                texts.push(text);
+                kinds.push(kind);
             }
         };
         if cfg.secret_keys || cfg.query_params || cfg.authorization {
@@ -274,13 +274,24 @@ impl Redactor {
                 names.clone()
             };
             for name in all {
-                add(name.replace('_', "-"), Anchor::Name);
-                add(name.replace('_', ""), Anchor::Name);
-                add(name, Anchor::Name);
+                // The last three letters of the name's last word, as they can end a key in
+                // any of the spellings `normalize` accepts: `token`, `TOKEN`, `accessToken`
+                // all end in `ken` or `KEN`; a short word may also be capitalized (`apiKey`).
+                let word = name.rsplit('_').next().unwrap_or(&name);
+                let stem = &word[word.len().saturating_sub(3)..];
+                add(stem.to_owned(), Anchor::Name);
+                add(stem.to_ascii_uppercase(), Anchor::Name);
+                if stem.len() == word.len() {
+                    let mut cap = stem.to_owned();
+                    cap[..1].make_ascii_uppercase();
+                    add(cap, Anchor::Name);
+                }
             }
         }
         if cfg.authorization {
-            add("bearer".into(), Anchor::Bearer);
+            for spelling in ["Bearer", "bearer", "BEARER"] {
+                add(spelling.into(), Anchor::Bearer);
+            }
         }
         if cfg.query_params {
             add("://".into(), Anchor::Url);
@@ -294,18 +305,16 @@ impl Redactor {
                 add((*prefix).into(), Anchor::Prefix(*min));
             }
         }
-        let anchors = if anchor_text.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&anchor_text)
-                    .map_err(|e| err("rules.redact".into(), e.to_string()))?,
-            )
-        };
+        let mut anchors = Vec::new();
+        for (texts, kinds) in sets {
+            if !texts.is_empty() {
+                let ac = AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&texts)
+                    .map_err(|e| err("rules.redact".into(), e.to_string()))?;
+                anchors.push((ac, kinds));
+            }
+        }
         Ok(Redactor {
             query_params: cfg.query_params,
             authorization: cfg.authorization,
@@ -314,8 +323,6 @@ impl Redactor {
             emails: cfg.emails,
             hash_ips,
             anchors,
-            anchor_kinds,
-            anchor_text,
             names,
             patterns,
             rule_names,
@@ -324,7 +331,7 @@ impl Redactor {
 
     /// Whether any detector is on.
     pub(super) fn active(&self) -> bool {
-        self.anchors.is_some()
+        !self.anchors.is_empty()
             || self.card_numbers
             || self.emails
             || self.hash_ips.is_some()
@@ -334,11 +341,14 @@ impl Redactor {
     pub(super) fn redact(&self, app_name: &str, procid: &str, text: &str) -> Option<Redacted> {
         let mut spans: Spans<'_> = Vec::new();
         let b = text.as_bytes();
-        if let Some(ac) = &self.anchors {
+        for (ac, kinds) in &self.anchors {
             let mut key_end = 0;
-            for m in ac.find_overlapping_iter(text) {
+            // Leftmost-first, not overlapping: an anchor can only hide another that starts
+            // inside it, and those are in the same key (checked whole) or fail their own
+            // boundary check.
+            for m in ac.find_iter(text) {
                 let (s, e) = (m.start(), m.end());
-                match self.anchor_kinds[m.pattern().as_usize()] {
+                match kinds[m.pattern().as_usize()] {
                     Anchor::Name => {
                         if s >= key_end {
                             key_end = self.key_value(text, s, e, &mut spans);
@@ -346,11 +356,7 @@ impl Redactor {
                     }
                     Anchor::Bearer => bearer(b, s, e, &mut spans),
                     Anchor::Url => url_userinfo(b, s, e, &mut spans),
-                    kind => {
-                        if &b[s..e] == self.anchor_text[m.pattern().as_usize()].as_bytes() {
-                            shape(kind, b, s, e, &mut spans);
-                        }
-                    }
+                    kind => shape(kind, b, s, e, &mut spans),
                 }
             }
         }
