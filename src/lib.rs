@@ -13,7 +13,8 @@
 //!
 //! `record.rs` is the shared vocabulary; `config.rs` the validated settings that `cli.rs`
 //! fills from flags and env vars; `app.rs` wires it together and owns the shutdown order.
-//! `synth.rs` generates realistic Heroku traffic for benches and the load driver.
+//! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is
+//! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
 
 pub mod api;
 pub mod app;
@@ -25,6 +26,7 @@ pub mod http;
 pub mod ingest;
 pub mod logplex;
 pub mod record;
+pub mod rules;
 mod scan;
 pub mod store;
 pub mod synth;

@@ -1,0 +1,1099 @@
+//! The redaction engine: finds secret spans in a message and replaces each by `[REDACTED]`,
+//! leaving every other byte as it was so that logfmt stays logfmt and JSON stays JSON.
+//!
+//! Aho-Corasick passes (exact case, few enough patterns for the SIMD prefilter) find
+//! anchors: the last letters of secret key names in their usual spellings, `Bearer`, `://`,
+//! `AKIA`, `eyJ`, `-----BEGIN `, token prefixes; each anchor is then checked in place. Card
+//! numbers are found by a skipping scan (only every 13th byte is looked at until a digit,
+//! space or dash turns up), e-mail addresses from `@`, router `fwd` values from `fwd=`.
+//! Nothing is allocated until a secret is found.
+
+use super::config::RedactConfig;
+use super::RuleError;
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+
+/// What replaces a secret.
+pub const REDACTED: &str = "[REDACTED]";
+/// What replaces a JSON (or Ruby) number or boolean under a secret key: a string, so the
+/// document stays valid.
+const REDACTED_QUOTED: &str = "\"[REDACTED]\"";
+/// The same inside a JSON document that is itself escaped inside a string.
+const REDACTED_ESCAPED: &str = "\\\"[REDACTED]\\\"";
+
+/// Builtin detector names, as they appear in [`Redacted::hits`] and in the config.
+pub const QUERY_PARAMS: &str = "query_params";
+/// See [`QUERY_PARAMS`].
+pub const AUTHORIZATION: &str = "authorization";
+/// See [`QUERY_PARAMS`].
+pub const SECRET_KEYS: &str = "secret_keys";
+/// See [`QUERY_PARAMS`].
+pub const CARD_NUMBERS: &str = "card_numbers";
+/// See [`QUERY_PARAMS`].
+pub const KEY_SHAPES: &str = "key_shapes";
+/// See [`QUERY_PARAMS`].
+pub const EMAILS: &str = "emails";
+/// See [`QUERY_PARAMS`].
+pub const CLIENT_IPS: &str = "hash_client_ips";
+
+/// The builtin detectors, indexed by the `Rule` numbers below.
+const BUILTIN: [&str; 7] = [
+    QUERY_PARAMS,
+    AUTHORIZATION,
+    SECRET_KEYS,
+    CARD_NUMBERS,
+    KEY_SHAPES,
+    EMAILS,
+    CLIENT_IPS,
+];
+const R_QUERY: u16 = 0;
+const R_AUTH: u16 = 1;
+const R_KEYS: u16 = 2;
+const R_CARDS: u16 = 3;
+const R_SHAPES: u16 = 4;
+const R_EMAILS: u16 = 5;
+const R_IPS: u16 = 6;
+
+/// Key names whose values are secrets (normalized: lower case, `_` for `-`, `.` and camelCase
+/// boundaries). A key matches when it is one of these or ends with `_` and one of these.
+pub const SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "password_confirmation",
+    "secret",
+    "secret_key",
+    "secret_access_key",
+    "token",
+    "api_key",
+    "apikey",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "auth",
+    "auth_token",
+    "authorization",
+    "signature",
+    "sig",
+    "client_secret",
+    "private_key",
+    "credentials",
+    "session_token",
+];
+
+/// Names that are secrets only as URL query parameters (`?key=…` is Google's API key).
+/// `code` (an OAuth authorization code) is not: it is single-use, usually spent by the time
+/// the line is read, and `code=` means many harmless things.
+const URL_ONLY_NAMES: &[&str] = &["key", "jwt", "credential"];
+
+/// Token prefixes of well-known services and the fewest characters that must follow.
+const TOKEN_PREFIXES: &[(&str, usize)] = &[
+    ("sk_live_", 16),
+    ("sk_test_", 16),
+    ("rk_live_", 16),
+    ("rk_test_", 16),
+    ("whsec_", 16),
+    ("ghp_", 30),
+    ("gho_", 30),
+    ("ghu_", 30),
+    ("ghs_", 30),
+    ("ghr_", 30),
+    ("github_pat_", 30),
+    ("glpat-", 20),
+    ("xoxb-", 10),
+    ("xoxp-", 10),
+    ("xoxa-", 10),
+    ("xoxr-", 10),
+    ("xoxs-", 10),
+    ("xapp-", 10),
+    ("AIza", 30),
+    ("npm_", 30),
+    ("shpat_", 30),
+];
+
+/// Authorization schemes: the credential after one of these is the secret.
+const SCHEMES: &[&str] = &[
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "jwt",
+    "apikey",
+];
+
+/// What an anchor found by the automaton is.
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    /// The last letters of a secret key name.
+    Name,
+    /// `Bearer`.
+    Bearer,
+    /// `://`: a URL that may hold `user:password@`.
+    Url,
+    /// `AKIA`/`ASIA`.
+    Aws,
+    /// `-----BEGIN `.
+    PrivateKey,
+    /// `eyJ`: a JWT.
+    Jwt,
+    /// A token prefix (exact case) and its minimum body length.
+    Prefix(usize),
+}
+
+/// A custom `[[rules.redact.patterns]]` rule.
+#[derive(Debug)]
+struct Pattern {
+    re: Regex,
+    /// Index of the `secret` group, if the regex has one.
+    secret: Option<usize>,
+    replacement: String,
+}
+
+/// The compiled redaction settings.
+#[derive(Debug)]
+pub(super) struct Redactor {
+    query_params: bool,
+    authorization: bool,
+    secret_keys: bool,
+    card_numbers: bool,
+    emails: bool,
+    hash_ips: Option<String>,
+    /// Anchors for the key-name, authorization, URL and shape detectors.
+    /// Automata and what each of their patterns is, by pattern id.
+    anchors: Vec<(AhoCorasick, Vec<Anchor>)>,
+    /// Normalized secret names.
+    names: Vec<String>,
+    patterns: Vec<Pattern>,
+    /// Rule names by rule number: the builtins, then the patterns.
+    rule_names: Vec<String>,
+}
+
+/// A changed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redacted {
+    /// The message with every secret replaced.
+    pub text: String,
+    /// How many values each rule replaced, in the order the rules first matched. Builtin
+    /// rules are named as their `[rules.redact]` flag (`secret_keys`, `card_numbers`, …;
+    /// `hash_client_ips` for hashed IPs), custom patterns by their `name`.
+    pub hits: Vec<(String, u32)>,
+}
+
+/// One replacement.
+#[derive(Debug)]
+struct Span<'r> {
+    start: usize,
+    end: usize,
+    with: Cow<'r, str>,
+    rule: u16,
+}
+
+/// The spans found so far; allocates only on the first.
+type Spans<'r> = Vec<Span<'r>>;
+
+impl Redactor {
+    pub(super) fn compile(cfg: &RedactConfig) -> Result<Redactor, RuleError> {
+        let err = |rule: String, reason: String| RuleError { rule, reason };
+        let hash_ips = if cfg.hash_client_ips {
+            match cfg.ip_hash_salt.as_deref() {
+                Some(salt) if !salt.is_empty() => Some(salt.to_owned()),
+                _ => {
+                    return Err(err(
+                        "rules.redact".into(),
+                        "hash_client_ips needs a non-empty ip_hash_salt".into(),
+                    ))
+                }
+            }
+        } else {
+            None
+        };
+        let mut names: Vec<String> = SECRET_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        for (i, extra) in cfg.secret_names.iter().enumerate() {
+            let Some(n) = normalize(extra).filter(|n| {
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            }) else {
+                return Err(err(
+                    format!("rules.redact.secret_names[{i}]"),
+                    format!("{extra:?} is not a key name (letters, digits, _ and -)"),
+                ));
+            };
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+
+        let mut rule_names: Vec<String> = BUILTIN.iter().map(|n| (*n).to_owned()).collect();
+        let mut patterns = Vec::with_capacity(cfg.patterns.len());
+        for (i, p) in cfg.patterns.iter().enumerate() {
+            let label = if p.name.is_empty() {
+                format!("rules.redact.patterns[{i}]")
+            } else {
+                format!("rules.redact.patterns[{i}] {:?}", p.name)
+            };
+            if p.name.trim().is_empty() {
+                return Err(err(label, "name is empty".into()));
+            }
+            if BUILTIN.contains(&p.name.as_str()) {
+                return Err(err(label, "name is taken by a builtin redaction".into()));
+            }
+            if rule_names.contains(&p.name) {
+                return Err(err(label, "name is used by another pattern".into()));
+            }
+            let re = Regex::new(&p.regex).map_err(|e| err(label.clone(), format!("regex: {e}")))?;
+            if re.is_match("") {
+                return Err(err(label, "regex: matches the empty string".into()));
+            }
+            let secret = re.capture_names().position(|n| n == Some("secret"));
+            rule_names.push(p.name.clone());
+            patterns.push(Pattern {
+                re,
+                secret,
+                replacement: p.replacement.clone().unwrap_or_else(|| REDACTED.into()),
+            });
+        }
+
+        // Two automata of a few dozen patterns each search faster than one with both sets.
+        let mut sets: [(Vec<String>, Vec<Anchor>); 2] = Default::default();
+        let mut add = |text: String, kind: Anchor| {
+            let (texts, kinds) = &mut sets
+                [usize::from(!matches!(kind, Anchor::Name | Anchor::Bearer | Anchor::Url))];
+            if !texts.contains(&text) {
+                texts.push(text);
+                kinds.push(kind);
+            }
+        };
+        if cfg.secret_keys || cfg.query_params || cfg.authorization {
+            let url_names = URL_ONLY_NAMES.iter().map(|n| (*n).to_owned());
+            let all: Vec<String> = if cfg.query_params {
+                names.iter().cloned().chain(url_names).collect()
+            } else {
+                names.clone()
+            };
+            for name in all {
+                // The last three letters of the name's last word, as they can end a key in
+                // any of the spellings `normalize` accepts: `token`, `TOKEN`, `accessToken`
+                // all end in `ken` or `KEN`; a short word may also be capitalized (`apiKey`).
+                let word = name.rsplit('_').next().unwrap_or(&name);
+                let stem = &word[word.len().saturating_sub(3)..];
+                add(stem.to_owned(), Anchor::Name);
+                add(stem.to_ascii_uppercase(), Anchor::Name);
+                if stem.len() == word.len() {
+                    let mut cap = stem.to_owned();
+                    cap[..1].make_ascii_uppercase();
+                    add(cap, Anchor::Name);
+                }
+            }
+        }
+        if cfg.authorization {
+            for spelling in ["Bearer", "bearer", "BEARER"] {
+                add(spelling.into(), Anchor::Bearer);
+            }
+        }
+        if cfg.query_params {
+            add("://".into(), Anchor::Url);
+        }
+        if cfg.key_shapes {
+            add("AKIA".into(), Anchor::Aws);
+            add("ASIA".into(), Anchor::Aws);
+            add("-----BEGIN ".into(), Anchor::PrivateKey);
+            add("eyJ".into(), Anchor::Jwt);
+            for (prefix, min) in TOKEN_PREFIXES {
+                add((*prefix).into(), Anchor::Prefix(*min));
+            }
+        }
+        let mut anchors = Vec::new();
+        for (texts, kinds) in sets {
+            if !texts.is_empty() {
+                let ac = AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&texts)
+                    .map_err(|e| err("rules.redact".into(), e.to_string()))?;
+                anchors.push((ac, kinds));
+            }
+        }
+        Ok(Redactor {
+            query_params: cfg.query_params,
+            authorization: cfg.authorization,
+            secret_keys: cfg.secret_keys,
+            card_numbers: cfg.card_numbers,
+            emails: cfg.emails,
+            hash_ips,
+            anchors,
+            names,
+            patterns,
+            rule_names,
+        })
+    }
+
+    /// Whether any detector is on.
+    pub(super) fn active(&self) -> bool {
+        !self.anchors.is_empty()
+            || self.card_numbers
+            || self.emails
+            || self.hash_ips.is_some()
+            || !self.patterns.is_empty()
+    }
+
+    pub(super) fn redact(&self, app_name: &str, procid: &str, text: &str) -> Option<Redacted> {
+        let mut spans: Spans<'_> = Vec::new();
+        let b = text.as_bytes();
+        for (ac, kinds) in &self.anchors {
+            let mut key_end = 0;
+            // Leftmost-first, not overlapping: an anchor can only hide another that starts
+            // inside it, and those are in the same key (checked whole) or fail their own
+            // boundary check.
+            for m in ac.find_iter(text) {
+                let (s, e) = (m.start(), m.end());
+                match kinds[m.pattern().as_usize()] {
+                    Anchor::Name => {
+                        if s >= key_end {
+                            key_end = self.key_value(text, s, e, &mut spans);
+                        }
+                    }
+                    Anchor::Bearer => bearer(b, s, e, &mut spans),
+                    Anchor::Url => url_userinfo(b, s, e, &mut spans),
+                    kind => shape(kind, b, s, e, &mut spans),
+                }
+            }
+        }
+        if self.card_numbers {
+            cards(b, &mut spans);
+        }
+        if self.emails {
+            emails(b, &mut spans);
+        }
+        if let Some(salt) = &self.hash_ips {
+            if app_name == "heroku" && procid == "router" {
+                fwd(text, salt, &mut spans);
+            }
+        }
+        for (i, p) in self.patterns.iter().enumerate() {
+            let rule = u16::try_from(BUILTIN.len() + i).unwrap_or(u16::MAX);
+            let with = Cow::Borrowed(p.replacement.as_str());
+            match p.secret {
+                Some(group) => {
+                    for caps in p.re.captures_iter(text) {
+                        if let Some(g) = caps.get(group).filter(|g| !g.is_empty()) {
+                            spans.push(Span {
+                                start: g.start(),
+                                end: g.end(),
+                                with: with.clone(),
+                                rule,
+                            });
+                        }
+                    }
+                }
+                None => {
+                    for m in p.re.find_iter(text).filter(|m| !m.is_empty()) {
+                        spans.push(Span {
+                            start: m.start(),
+                            end: m.end(),
+                            with: with.clone(),
+                            rule,
+                        });
+                    }
+                }
+            }
+        }
+        if spans.is_empty() {
+            return None;
+        }
+        self.apply(text, spans)
+    }
+
+    /// Replaces the spans, overlapping ones merged into the earliest; `None` if nothing changed.
+    fn apply(&self, text: &str, mut spans: Spans<'_>) -> Option<Redacted> {
+        spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut merged: Vec<Span<'_>> = Vec::with_capacity(spans.len());
+        for span in spans {
+            match merged.last_mut() {
+                Some(last) if span.start < last.end => last.end = last.end.max(span.end),
+                _ => merged.push(span),
+            }
+        }
+        let mut out = String::with_capacity(text.len() + 16 * merged.len());
+        let mut hits: Vec<(String, u32)> = Vec::new();
+        let mut at = 0;
+        for span in &merged {
+            out.push_str(text.get(at..span.start)?);
+            out.push_str(&span.with);
+            at = span.end;
+            let name = self.rule_names.get(usize::from(span.rule))?;
+            match hits.iter_mut().find(|(n, _)| n == name) {
+                Some((_, count)) => *count += 1,
+                None => hits.push((name.clone(), 1)),
+            }
+        }
+        out.push_str(text.get(at..)?);
+        (out != text).then_some(Redacted { text: out, hits })
+    }
+
+    /// Checks the key around a name anchor at `s..e`; on a secret key with a value, pushes the
+    /// value's span. Returns where the key ends, so later anchors inside it are skipped.
+    fn key_value<'r>(&'r self, text: &str, s: usize, e: usize, spans: &mut Spans<'r>) -> usize {
+        let b = text.as_bytes();
+        let mut ks = s;
+        while ks > 0 && is_key_byte(b[ks - 1]) {
+            ks -= 1;
+        }
+        let mut ke = e;
+        while ke < b.len() && is_key_byte(b[ke]) {
+            ke += 1;
+        }
+        let before = |n: usize| ks.checked_sub(n).map(|i| b[i]);
+        let url = matches!(before(1), Some(b'?' | b'&' | b';'));
+        if (url && !self.query_params) || (!url && !self.secret_keys && !self.authorization) {
+            return ke;
+        }
+        let mut quote = match (before(2), before(1)) {
+            (Some(b'\\'), Some(b'"')) => Quote::Escaped,
+            (_, Some(b'"')) => Quote::Double,
+            (_, Some(b'\'')) => Quote::Single,
+            _ => Quote::None,
+        };
+        // A quote before the key that does not close after it opens something else
+        // (`msg="password=…"`).
+        if !b[ke..].starts_with(quote.text().as_bytes()) {
+            quote = Quote::None;
+        }
+        let mut p = ke + quote.text().len();
+        let spaces = count(b, p, b' ');
+        let q = p + spaces;
+        let sep = if b[q..].starts_with(b"=>") {
+            p = q + 2;
+            Sep::Rocket
+        } else if b.get(q) == Some(&b':') && (quote != Quote::None || spaces == 0) {
+            p = q + 1;
+            if quote == Quote::None && !matches!(b.get(p), Some(b' ' | b'"' | b'\'' | b'\t')) {
+                return ke;
+            }
+            Sep::Colon
+        } else if b.get(q) == Some(&b'=') && spaces == 0 {
+            p = q + 1;
+            Sep::Equals
+        } else {
+            return ke;
+        };
+        if sep != Sep::Equals {
+            p += count(b, p, b' ');
+        }
+
+        let Some(key) = normalize(&text[ks..ke]) else {
+            return ke;
+        };
+        let is = |name: &str| {
+            key == name
+                || (key.len() > name.len()
+                    && key.ends_with(name)
+                    && key.as_bytes()[key.len() - name.len() - 1] == b'_')
+        };
+        let is_auth = is("authorization");
+        let rule = if url {
+            if !(self.names.iter().any(|n| is(n)) || URL_ONLY_NAMES.iter().any(|n| is(n))) {
+                return ke;
+            }
+            R_QUERY
+        } else if is_auth && self.authorization {
+            R_AUTH
+        } else if self.secret_keys && self.names.iter().any(|n| is(n)) {
+            R_KEYS
+        } else {
+            return ke;
+        };
+
+        // The value.
+        let (vs, ve, literal) = match (quote, b.get(p)) {
+            (Quote::Escaped, _) if b[p..].starts_with(b"\\\"") => {
+                let vs = p + 2;
+                let ve = find_escaped_quote(b, vs).unwrap_or(b.len());
+                (vs, ve, false)
+            }
+            (_, Some(b'"')) if quote != Quote::Escaped => {
+                let vs = p + 1;
+                (vs, find_quote(b, vs, b'"').unwrap_or(b.len()), false)
+            }
+            (_, Some(b'\'')) if quote != Quote::Escaped => {
+                let vs = p + 1;
+                (vs, find_quote(b, vs, b'\'').unwrap_or(b.len()), false)
+            }
+            (_, Some(_)) => {
+                let ve = p + b[p..]
+                    .iter()
+                    .position(|&c| ends_value(c, url))
+                    .unwrap_or(b.len() - p);
+                (p, ve, true)
+            }
+            (_, None) => return ke,
+        };
+        if vs >= ve {
+            return ke;
+        }
+        let value = &text[vs..ve];
+        if already_masked(value, &text[vs..]) {
+            return ke;
+        }
+        // `Authorization: Bearer <credential>`: keep the scheme.
+        if is_auth {
+            let scope = if literal { &text[vs..] } else { value };
+            if let Some(scheme_len) = scheme(scope) {
+                let cs = vs + scheme_len;
+                let ce = if literal {
+                    cs + b[cs..]
+                        .iter()
+                        .position(|&c| ends_value(c, url))
+                        .unwrap_or(b.len() - cs)
+                } else {
+                    ve
+                };
+                if cs < ce {
+                    spans.push(Span {
+                        start: cs,
+                        end: ce,
+                        with: Cow::Borrowed(REDACTED),
+                        rule,
+                    });
+                }
+                return ke;
+            }
+        }
+        let with = if literal && quote != Quote::None {
+            // A JSON or Ruby literal under a quoted key: null stays, nested structures are
+            // left to their own keys, numbers and booleans become a string.
+            if matches!(value, "null" | "nil") || matches!(b[vs], b'{' | b'[') {
+                return ke;
+            }
+            if quote == Quote::Escaped {
+                REDACTED_ESCAPED
+            } else {
+                REDACTED_QUOTED
+            }
+        } else {
+            REDACTED
+        };
+        spans.push(Span {
+            start: vs,
+            end: ve,
+            with: Cow::Borrowed(with),
+            rule,
+        });
+        ke
+    }
+}
+
+/// How a key is quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    None,
+    Double,
+    Single,
+    /// `\"key\"`: JSON inside a JSON (or logfmt) string.
+    Escaped,
+}
+
+impl Quote {
+    fn text(self) -> &'static str {
+        match self {
+            Quote::None => "",
+            Quote::Double => "\"",
+            Quote::Single => "'",
+            Quote::Escaped => "\\\"",
+        }
+    }
+}
+
+/// Between key and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sep {
+    Equals,
+    Colon,
+    Rocket,
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+}
+
+/// Where an unquoted value ends.
+fn ends_value(c: u8, url: bool) -> bool {
+    if url {
+        c.is_ascii_whitespace() || matches!(c, b'&' | b'#' | b'"' | b'\'' | b'<' | b'>' | b'\\')
+    } else {
+        c.is_ascii_whitespace()
+            || matches!(c, b'"' | b'\'' | b',' | b';' | b'}' | b']' | b')' | b'\\')
+    }
+}
+
+fn count(b: &[u8], from: usize, byte: u8) -> usize {
+    b.get(from..)
+        .map_or(0, |rest| rest.iter().take_while(|&&c| c == byte).count())
+}
+
+/// The closing `quote` from `from`, skipping backslash escapes.
+fn find_quote(b: &[u8], from: usize, quote: u8) -> Option<usize> {
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            c if c == quote => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The next `\"` that closes an escaped string (one not itself escaped as `\\\"`).
+fn find_escaped_quote(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < b.len() {
+        if b[i] == b'\\' {
+            if b[i + 1] == b'"' {
+                return Some(i);
+            }
+            // `\\` followed by `\"` is an escaped backslash then an escaped quote inside.
+            i += if b[i + 1] == b'\\' { 3 } else { 2 };
+            continue;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Values a logger already masked: `value`, or the text it starts (an unquoted value ends
+/// at `]`, so `[FILTERED]` is read from `rest`).
+fn already_masked(value: &str, rest: &str) -> bool {
+    const MASKS: [&str; 6] = [
+        "[FILTERED]",
+        "[REDACTED]",
+        "[MASKED]",
+        "<redacted>",
+        "FILTERED",
+        "REDACTED",
+    ];
+    MASKS
+        .iter()
+        .any(|m| value == *m || (rest.starts_with(m) && m.starts_with('[')))
+        || value.bytes().all(|c| c == b'*')
+}
+
+/// A key normalized for comparison: lower case, `-` and `.` as `_`, `_` before an upper-case
+/// letter that follows a lower-case letter or a digit (`apiKey` → `api_key`). `None` for keys
+/// too long to be a name.
+fn normalize(key: &str) -> Option<String> {
+    if key.len() > 96 {
+        return None;
+    }
+    let mut out = String::with_capacity(key.len() + 4);
+    let mut prev = 0u8;
+    for c in key.bytes() {
+        if c.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) {
+            out.push('_');
+        }
+        out.push(match c {
+            b'-' | b'.' => '_',
+            c => char::from(c.to_ascii_lowercase()),
+        });
+        prev = c;
+    }
+    Some(out)
+}
+
+/// The length of an authorization scheme word and the spaces after it, if `value` starts
+/// with one that is followed by a credential.
+fn scheme(value: &str) -> Option<usize> {
+    let word = value.split(' ').next()?;
+    if !SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(word)) {
+        return None;
+    }
+    let spaces = count(value.as_bytes(), word.len(), b' ');
+    (spaces > 0 && word.len() + spaces < value.len()).then_some(word.len() + spaces)
+}
+
+fn is_token68(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'=')
+}
+
+/// A stand-alone `Bearer <token>`: redacted when the token looks like one (12 or more token
+/// characters with a digit or punctuation), so `Bearer of bad news` and `Bearer
+/// Authentication` stay.
+fn bearer(b: &[u8], s: usize, e: usize, spans: &mut Spans<'_>) {
+    if s > 0 && b[s - 1].is_ascii_alphanumeric() {
+        return;
+    }
+    let spaces = count(b, e, b' ');
+    if spaces == 0 {
+        return;
+    }
+    let ts = e + spaces;
+    let mut te = ts + b[ts..].iter().take_while(|&&c| is_token68(c)).count();
+    while te > ts && matches!(b[te - 1], b'.' | b',') {
+        te -= 1;
+    }
+    let token = &b[ts..te];
+    let punct = |c: &u8| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+    if token.len() >= 12 && token.iter().any(punct) {
+        spans.push(Span {
+            start: ts,
+            end: te,
+            with: Cow::Borrowed(REDACTED),
+            rule: R_AUTH,
+        });
+    }
+}
+
+/// `scheme://user:password@host`: the password.
+fn url_userinfo(b: &[u8], s: usize, e: usize, spans: &mut Spans<'_>) {
+    if s == 0 || !b[s - 1].is_ascii_alphanumeric() {
+        return;
+    }
+    let authority = b[e..]
+        .iter()
+        .position(|&c| {
+            c.is_ascii_whitespace() || matches!(c, b'/' | b'?' | b'#' | b'"' | b'\'' | b'<' | b'>')
+        })
+        .unwrap_or(b.len() - e);
+    let Some(at) = b[e..e + authority].iter().rposition(|&c| c == b'@') else {
+        return;
+    };
+    let Some(colon) = b[e..e + at].iter().position(|&c| c == b':') else {
+        return;
+    };
+    let (ps, pe) = (e + colon + 1, e + at);
+    if ps < pe && !b[ps..pe].iter().all(|&c| c == b'*') && &b[ps..pe] != REDACTED.as_bytes() {
+        spans.push(Span {
+            start: ps,
+            end: pe,
+            with: Cow::Borrowed(REDACTED),
+            rule: R_QUERY,
+        });
+    }
+}
+
+fn is_b64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+/// Checks a case-sensitive shape anchor at `s..e`.
+fn shape(kind: Anchor, b: &[u8], s: usize, e: usize, spans: &mut Spans<'_>) {
+    let push = |spans: &mut Spans<'_>, start: usize, end: usize| {
+        spans.push(Span {
+            start,
+            end,
+            with: Cow::Borrowed(REDACTED),
+            rule: R_SHAPES,
+        });
+    };
+    let boundary_before = s == 0 || !b[s - 1].is_ascii_alphanumeric();
+    match kind {
+        Anchor::Aws => {
+            let end = e + 16;
+            if boundary_before
+                && end <= b.len()
+                && b[e..end]
+                    .iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && b.get(end).map_or(true, |c| !c.is_ascii_alphanumeric())
+            {
+                push(spans, s, end);
+            }
+        }
+        Anchor::PrivateKey => {
+            let Some(close) = memchr::memmem::find(&b[e..], b"-----") else {
+                return;
+            };
+            let label = &b[e..e + close];
+            if label.len() > 40 || memchr::memmem::find(label, b"PRIVATE KEY").is_none() {
+                return;
+            }
+            let body = e + close + 5;
+            let end = memchr::memmem::find(&b[body..], b"-----END ").map_or(b.len(), |i| body + i);
+            if body < end {
+                push(spans, body, end);
+            }
+        }
+        Anchor::Jwt => {
+            if s > 0 && is_b64url(b[s - 1]) {
+                return;
+            }
+            let run = |from: usize| b[from..].iter().take_while(|&&c| is_b64url(c)).count();
+            let header = e + run(e);
+            if header - s < 10 || b.get(header) != Some(&b'.') {
+                return;
+            }
+            let payload = header + 1 + run(header + 1);
+            if payload - header - 1 < 2 || b.get(payload) != Some(&b'.') {
+                return;
+            }
+            let end = payload + 1 + run(payload + 1);
+            push(spans, s, end);
+        }
+        Anchor::Prefix(min) => {
+            if s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_') {
+                return;
+            }
+            let body = b[e..].iter().take_while(|&&c| is_b64url(c)).count();
+            if body >= min {
+                push(spans, e, e + body);
+            }
+        }
+        Anchor::Name | Anchor::Bearer | Anchor::Url => {}
+    }
+}
+
+/// The shortest card number.
+const CARD_MIN: usize = 13;
+/// The longest card number.
+const CARD_MAX: usize = 19;
+
+fn is_card_byte(c: u8) -> bool {
+    c.is_ascii_digit() || c == b' ' || c == b'-'
+}
+
+/// Card numbers. A run of 13 digits spans at least 13 bytes, so only every 13th byte needs a
+/// look until one is a digit, space or dash; then the run around it is examined whole.
+fn cards(b: &[u8], spans: &mut Spans<'_>) {
+    let mut p = CARD_MIN - 1;
+    let mut floor = 0;
+    while p < b.len() {
+        if !is_card_byte(b[p]) {
+            p += CARD_MIN;
+            continue;
+        }
+        let mut s = p;
+        while s > floor && is_card_byte(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = p + 1;
+        while e < b.len() && is_card_byte(b[e]) {
+            e += 1;
+        }
+        if e - s >= CARD_MIN {
+            card_run(b, s, e, spans);
+        }
+        floor = e;
+        p = e + CARD_MIN;
+    }
+}
+
+/// Examines a run of digits, spaces and dashes: chains of digit groups joined by one
+/// consistent single separator are candidates as a whole when grouped like a card (a first
+/// group of 4, then groups of 3 to 6); any single group is a candidate on its own.
+fn card_run(b: &[u8], s: usize, e: usize, spans: &mut Spans<'_>) {
+    let mut i = s;
+    while i < e {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let chain_start = i;
+        let mut groups = 0;
+        let mut digits = 0;
+        let mut grouped = true;
+        let mut sep = 0u8;
+        let mut j = i;
+        loop {
+            let gs = j;
+            while j < e && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let len = j - gs;
+            if len >= CARD_MIN && card_ok(b, gs, j) {
+                push_card(spans, gs, j);
+            }
+            grouped &= if groups == 0 {
+                len == 4
+            } else {
+                (3..=6).contains(&len)
+            };
+            groups += 1;
+            digits += len;
+            let joins = j + 1 < e && (sep == 0 || b[j] == sep) && b[j + 1].is_ascii_digit();
+            if !joins {
+                break;
+            }
+            sep = b[j];
+            j += 1;
+        }
+        if grouped
+            && groups > 1
+            && (CARD_MIN..=CARD_MAX).contains(&digits)
+            && card_ok(b, chain_start, j)
+        {
+            push_card(spans, chain_start, j);
+        }
+        i = j;
+    }
+}
+
+fn push_card(spans: &mut Spans<'_>, start: usize, end: usize) {
+    spans.push(Span {
+        start,
+        end,
+        with: Cow::Borrowed(REDACTED),
+        rule: R_CARDS,
+    });
+}
+
+/// Whether the digits in `s..e` (separators skipped) are a card number standing on its own.
+fn card_ok(b: &[u8], s: usize, e: usize) -> bool {
+    let mut digits = [0u8; CARD_MAX];
+    let mut n = 0;
+    for &c in b[s..e].iter().filter(|c| c.is_ascii_digit()) {
+        if n == CARD_MAX {
+            return false;
+        }
+        digits[n] = c - b'0';
+        n += 1;
+    }
+    if n < CARD_MIN {
+        return false;
+    }
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    // Inside a word, a decimal, a hyphenated id (UUID), or a phone number.
+    if let Some(i) = s.checked_sub(1) {
+        let prev = b[i];
+        if word(prev) || prev == b'+' {
+            return false;
+        }
+        if matches!(prev, b'.' | b',' | b'-') && i > 0 && word(b[i - 1]) {
+            return false;
+        }
+    }
+    if let Some(&next) = b.get(e) {
+        if word(next) {
+            return false;
+        }
+        if matches!(next, b'.' | b',' | b'-') && b.get(e + 1).is_some_and(|&c| word(c)) {
+            return false;
+        }
+    }
+    network(&digits[..n]) && luhn(&digits[..n])
+}
+
+/// Whether the number has the prefix and length of a card network (Visa, Mastercard, Amex,
+/// Discover, Diners, JCB, UnionPay, Maestro). Rules out epoch timestamps (leading 1).
+fn network(d: &[u8]) -> bool {
+    let n = d.len();
+    let two = d[0] * 10 + d[1];
+    let four = u16::from(two) * 100 + u16::from(d[2]) * 10 + u16::from(d[3]);
+    match d[0] {
+        4 => matches!(n, 13 | 16 | 19),
+        2 => (2221..=2720).contains(&four) && n == 16,
+        5 => match two {
+            51..=55 => n == 16,
+            _ => n >= 13,
+        },
+        3 => match two {
+            34 | 37 => n == 15,
+            35 => n >= 16,
+            30 | 36 | 38 | 39 => n >= 14,
+            _ => false,
+        },
+        6 => n >= 16,
+        _ => false,
+    }
+}
+
+fn luhn(d: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, &x) in d.iter().rev().enumerate() {
+        let x = u32::from(x);
+        sum += if i % 2 == 1 {
+            let y = x * 2;
+            if y > 9 {
+                y - 9
+            } else {
+                y
+            }
+        } else {
+            x
+        };
+    }
+    sum % 10 == 0
+}
+
+/// E-mail addresses: the local part becomes `[REDACTED]`, the domain stays.
+fn emails(b: &[u8], spans: &mut Spans<'_>) {
+    let local = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-');
+    let domain = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-');
+    for at in memchr::memchr_iter(b'@', b) {
+        let mut ls = at;
+        while ls > 0 && local(b[ls - 1]) {
+            ls -= 1;
+        }
+        let mut de = at + 1;
+        while de < b.len() && domain(b[de]) {
+            de += 1;
+        }
+        while de > at + 1 && matches!(b[de - 1], b'.' | b'-') {
+            de -= 1;
+        }
+        let dom = &b[at + 1..de];
+        let Some(dot) = dom.iter().rposition(|&c| c == b'.') else {
+            continue;
+        };
+        let tld = &dom[dot + 1..];
+        if ls == at || b[ls] == b'.' || tld.len() < 2 || !tld.iter().all(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        spans.push(Span {
+            start: ls,
+            end: at,
+            with: Cow::Borrowed(REDACTED),
+            rule: R_EMAILS,
+        });
+    }
+}
+
+/// Router `fwd="ip, ip"`: each address becomes `ip-` and 16 hex digits of
+/// SHA-256(salt ‖ address); separators stay.
+fn fwd(text: &str, salt: &str, spans: &mut Spans<'_>) {
+    let b = text.as_bytes();
+    let Some(at) = memchr::memmem::find_iter(b, b"fwd=").find(|&at| at == 0 || b[at - 1] == b' ')
+    else {
+        return;
+    };
+    {
+        let mut vs = at + 4;
+        let ve = if b.get(vs) == Some(&b'"') {
+            vs += 1;
+            find_quote(b, vs, b'"').unwrap_or(b.len())
+        } else {
+            vs + b[vs..]
+                .iter()
+                .position(|&c| c == b' ')
+                .unwrap_or(b.len() - vs)
+        };
+        let mut is = vs;
+        for part in text[vs..ve].split(',') {
+            let lead = part.len() - part.trim_start().len();
+            let ip = part.trim();
+            let start = is + lead;
+            is += part.len() + 1;
+            if ip.is_empty() || ip.starts_with("ip-") {
+                continue;
+            }
+            let mut h = Sha256::new();
+            h.update(salt.as_bytes());
+            h.update(ip.as_bytes());
+            let digest = h.finalize();
+            let mut with = String::with_capacity(19);
+            with.push_str("ip-");
+            for byte in &digest[..8] {
+                with.push(char::from(HEX[usize::from(byte >> 4)]));
+                with.push(char::from(HEX[usize::from(byte & 0xf)]));
+            }
+            spans.push(Span {
+                start,
+                end: start + ip.len(),
+                with: Cow::Owned(with),
+                rule: R_IPS,
+            });
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";

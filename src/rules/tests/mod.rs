@@ -1,0 +1,7 @@
+//! Redaction, verdicts and compile errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+mod compile;
+mod redact;
+mod verdict;
