@@ -180,10 +180,30 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     let started = Instant::now();
     let mut loaded = 0usize;
     let mut raw = Vec::new();
-    let mut copy = Vec::new();
-    let mut conn = store.pool().acquire().await?;
+    // Two connections COPY at once (as the server's two writers do) while this task encodes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+    let mut copiers = Vec::new();
+    for _ in 0..2 {
+        let rx = rx.clone();
+        let mut conn = store.pool().acquire().await?;
+        copiers.push(tokio::spawn(async move {
+            loop {
+                let Some(copy) = rx.lock().await.recv().await else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                let mut sink = conn
+                    .copy_in_raw(&format!(
+                        "COPY lines ({LINE_COLUMNS}) FROM STDIN (FORMAT binary)"
+                    ))
+                    .await?;
+                sink.send(copy.as_slice()).await?;
+                sink.finish().await?;
+            }
+        }));
+    }
     while loaded < lines {
-        copy.clear();
+        let mut copy = Vec::with_capacity(ROWS_PER_COPY * 700);
         copy.extend_from_slice(COPY_HEADER);
         let mut in_copy = 0;
         while in_copy < ROWS_PER_COPY && loaded < lines {
@@ -202,13 +222,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             loaded += n;
         }
         copy.extend_from_slice(COPY_TRAILER);
-        let mut sink = conn
-            .copy_in_raw(&format!(
-                "COPY lines ({LINE_COLUMNS}) FROM STDIN (FORMAT binary)"
-            ))
-            .await?;
-        sink.send(copy.as_slice()).await?;
-        sink.finish().await?;
+        tx.send(copy).await.context("a COPY connection failed")?;
         if loaded % 1_000_000 < ROWS_PER_COPY {
             println!(
                 "  loaded {loaded} lines ({:.0} lines/s)",
@@ -216,7 +230,10 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             );
         }
     }
-    drop(conn);
+    drop(tx);
+    for copier in copiers {
+        copier.await??;
+    }
     sqlx::query("VACUUM ANALYZE lines")
         .execute(store.pool())
         .await?;

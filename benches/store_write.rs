@@ -223,6 +223,7 @@ async fn write_all(
                     .jobs
                     .iter()
                     .map(|(frame_id, rows, lines)| Job {
+                        rule_events: Vec::new(),
                         app_id,
                         frame_id: Some(format!("{frame_id}-{round}")),
                         rows: rows.clone(),

@@ -148,6 +148,7 @@ impl Application {
                 maintenance: config.maintenance.clone(),
             }),
             tails,
+            rules: config.rules.clone(),
             store: store.clone(),
             queue,
             auth: Arc::new(DrainAuth::new(

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod file;
 
-pub use file::with_file_settings;
+pub use file::{rules_table, with_file_settings};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// The `[rules]` table of the config file (ingest redaction, drop and sampling rules).
+    #[arg(skip)]
+    pub rules: Option<crate::rules::RulesConfig>,
 }
 
 impl Cli {
@@ -49,10 +53,13 @@ impl Cli {
             .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         let argv = with_file_settings(&argv, &text, |name| std::env::var_os(name).is_some())
             .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
-        match Cli::try_parse_from(&argv) {
-            Ok(cli) => Ok(cli),
-            Err(e) => Err(anyhow::anyhow!("config file {}: {e}", path.display())),
-        }
+        let mut cli = match Cli::try_parse_from(&argv) {
+            Ok(cli) => cli,
+            Err(e) => return Err(anyhow::anyhow!("config file {}: {e}", path.display())),
+        };
+        cli.rules = file::rules_table(&text)
+            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        Ok(cli)
     }
 }
 
@@ -466,6 +473,9 @@ impl ServeArgs {
             body_timeout: self.body_timeout,
             max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", self.max_connections)?,
             maintenance: self.retention.policy()?,
+            // The `[rules]` table of the config file, when there is one, replaces these
+            // (built-in redaction, no drop or sample rule); see `Cli::parse_with_file`.
+            rules: std::sync::Arc::new(crate::rules::Rules::default()),
             maintenance_every: if self.maintenance_every.is_zero() {
                 return Err(ConfigError {
                     setting: "LOGDRAIN_MAINTENANCE_EVERY",

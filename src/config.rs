@@ -96,6 +96,8 @@ pub struct ServeConfig {
     pub maintenance: crate::store::partitions::Policy,
     /// How often the maintenance task runs.
     pub maintenance_every: Duration,
+    /// Ingest rules (`[rules]` of the config file), compiled once.
+    pub rules: std::sync::Arc<crate::rules::Rules>,
 }
 
 /// PEM files for serving HTTPS directly.

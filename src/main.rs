@@ -27,7 +27,14 @@ async fn main() -> anyhow::Result<()> {
 
     match cli.command {
         Command::Serve(args) => {
-            let config = args.config(db_config.clone())?;
+            let mut config = args.config(db_config.clone())?;
+            if let Some(rules) = &cli.rules {
+                // Compiled once, before anything is served: a bad rule stops start-up.
+                config.rules = std::sync::Arc::new(
+                    logdrain::rules::compile(rules)
+                        .map_err(|e| anyhow::anyhow!("config file: {e}"))?,
+                );
+            }
             let db = app::open_database(&db_config).await?;
             let application = Application::bind(config.clone(), db.store.clone()).await?;
             tracing::info!(

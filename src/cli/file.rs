@@ -35,6 +35,10 @@ pub fn with_file_settings(
         .collect();
     let mut out = argv.to_vec();
     for (key, value) in &table {
+        // `[rules]` is not a flag: `rules_table` reads it.
+        if key == "rules" {
+            continue;
+        }
         let Some(arg) = args
             .iter()
             .find(|a| a.get_id() == key.as_str() && a.get_long().is_some())
@@ -89,6 +93,22 @@ fn root_settings() -> Vec<String> {
     let mut out = Vec::new();
     walk(&Cli::command(), &mut out);
     out
+}
+
+/// The `[rules]` table of the TOML `text`, when it has one; a wrong key or value is an error
+/// naming it.
+pub fn rules_table(text: &str) -> Result<Option<crate::rules::RulesConfig>, String> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_owned())?;
+    match table.get("rules") {
+        None => Ok(None),
+        Some(value) => value
+            .clone()
+            .try_into()
+            .map(Some)
+            .map_err(|e: toml::de::Error| format!("[rules]: {}", e.message())),
+    }
 }
 
 #[cfg(test)]

@@ -435,12 +435,20 @@ pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Resp
     let app_id = req.app_id;
     let range = req.range()?;
     let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
+    let rules: Vec<_> = state
+        .store
+        .rule_events(app_id, range)
+        .await?
+        .into_iter()
+        .map(|(rule, action, count)| json!({"rule": rule, "action": action, "count": count}))
+        .collect();
     Ok(in_range(
         range,
         json!({
             "dropped": dropped,
             "msg_count_mismatches": mismatches,
             "duplicate_frames": duplicates,
+            "rules": rules,
         }),
     ))
 }

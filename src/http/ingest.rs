@@ -80,7 +80,18 @@ async fn receive(
 
     // 3. The pure pipeline.
     let received_us = now_us();
-    let processed = process_body(&body, limits.max_frame_bytes, received_us);
+    let mut processed = process_body(&body, limits.max_frame_bytes, received_us);
+    let applied = crate::rules::apply(&state.rules, &mut processed.records, received_us);
+    let rule_events: Vec<(String, &'static str, i64)> = applied
+        .events()
+        .map(|(rule, action, n)| {
+            (
+                rule.to_owned(),
+                action,
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )
+        })
+        .collect();
     let metrics = state.queue.metrics();
     metrics
         .lines_received
@@ -93,7 +104,7 @@ async fn receive(
     let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
     let parsed = processed.messages as i64;
     let msg_count_mismatch = msg_count.filter(|&n| n != parsed).map(|n| n - parsed);
-    if processed.records.is_empty() && msg_count_mismatch.is_none() {
+    if processed.records.is_empty() && msg_count_mismatch.is_none() && rule_events.is_empty() {
         return Ok(StatusCode::NO_CONTENT);
     }
 
@@ -114,7 +125,10 @@ async fn receive(
         dropped: processed.records.iter().map(|r| r.dropped).sum(),
         msg_count_mismatch,
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
+        rule_events,
     };
+    let job_app = job.app_id;
+    let job_rules = job.rule_events.clone();
 
     // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
     let ack = state
@@ -122,7 +136,12 @@ async fn receive(
         .submit(job)
         .map_err(|e| unavailable(e.to_string()))?;
     match tokio::time::timeout(limits.ack_timeout, ack).await {
-        Ok(Ok(Ok(_))) => Ok(StatusCode::NO_CONTENT),
+        Ok(Ok(Ok(outcome))) => {
+            if outcome == crate::store::JobOutcome::Stored {
+                metrics.record_rules(job_app, &job_rules);
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
         Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
         Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
         Err(_) => Err(unavailable(

@@ -51,6 +51,8 @@ pub struct AppState {
     pub api: Arc<ApiConfig>,
     /// The shared notification path of live tails.
     pub tails: Tails,
+    /// Redaction, drop and sampling rules applied to every line before it is stored.
+    pub rules: Arc<crate::rules::Rules>,
 }
 
 /// The whole HTTP surface in one place.

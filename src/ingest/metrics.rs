@@ -28,6 +28,8 @@ pub struct Metrics {
     commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
     commit_micros_sum: AtomicU64,
     row_buckets: [AtomicU64; ROW_BUCKETS.len()],
+    /// Ingest-rule counts per (app id, rule, action), bumped once per stored request.
+    rules: std::sync::Mutex<std::collections::BTreeMap<(i64, String, &'static str), u64>>,
 }
 
 impl Metrics {
@@ -51,6 +53,18 @@ impl Metrics {
             u64::try_from(commit.as_micros()).unwrap_or(u64::MAX),
             Relaxed,
         );
+    }
+
+    /// Adds what the ingest rules did to one stored request.
+    pub fn record_rules(&self, app_id: i64, events: &[(String, &'static str, i64)]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        for (rule, action, count) in events {
+            *rules.entry((app_id, rule.clone(), *action)).or_default() +=
+                u64::try_from(*count).unwrap_or(0);
+        }
     }
 
     /// Records a batch whose transaction failed.
@@ -143,6 +157,27 @@ impl Metrics {
         let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(s, "{name}_sum {}", self.lines_stored.load(Relaxed));
         let _ = writeln!(s, "{name}_count {count}");
+        let name = "logdrain_rule_events_total";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Lines dropped or sampled out, and values redacted, by ingest rules.\n\
+             # TYPE {name} counter"
+        );
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        for ((app_id, rule, action), n) in rules.iter() {
+            let _ = writeln!(
+                s,
+                "{name}{{app_id=\"{app_id}\",rule=\"{}\",action=\"{action}\"}} {n}",
+                label(rule)
+            );
+        }
         s
     }
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -54,10 +54,12 @@
 //! 1st, (N+1)th, (2N+1)th … line it matches, counted per rule **in this process**: each
 //! process (and each web dyno) samples on its own, and a restart starts the count again.
 
+mod apply;
 mod config;
 mod matching;
 mod redact;
 
+pub use apply::{apply, Applied};
 pub use config::{MatchRule, PatternRule, RedactConfig, RulesConfig, SampleRule};
 pub use redact::{
     Redacted, AUTHORIZATION, CARD_NUMBERS, CLIENT_IPS, EMAILS, KEY_SHAPES, QUERY_PARAMS, REDACTED,

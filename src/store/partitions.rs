@@ -313,10 +313,12 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
             .execute(&mut *conn)
             .await?;
         report.strays_deleted = deleted.rows_affected();
-        sqlx::query("DELETE FROM loss_events WHERE at < $1")
-            .bind(to_utc(cutoff))
-            .execute(&mut *conn)
-            .await?;
+        for table in ["loss_events", "rule_events"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE at < $1"))
+                .bind(to_utc(cutoff))
+                .execute(&mut *conn)
+                .await?;
+        }
     }
 
     // 4. Retention by size: the oldest partitions first, never the current or a future one.

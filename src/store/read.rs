@@ -343,6 +343,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// What the ingest rules did in the range: (rule, action, count), largest counts first.
+    pub async fn rule_events(
+        &self,
+        app_id: i64,
+        range: Range,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT rule, action, sum(count)::int8 FROM rule_events \
+             WHERE app_id = $1 AND at >= $2 AND at < $3 GROUP BY rule, action \
+             ORDER BY 3 DESC, 1, 2",
+        )
+        .bind(app_id)
+        .bind(micros_to_utc(range.since_us))
+        .bind(micros_to_utc(range.until_us))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
 /// The runtime-metrics samples `/metrics` averages, in output order.
 pub const METRIC_KEYS: &[&str] = &[
     "memory_total",

@@ -22,6 +22,9 @@ pub struct Job {
     pub msg_count_mismatch: Option<i64>,
     /// `Logplex-Drain-Token` header, recorded on the app.
     pub logplex_drain_token: Option<String>,
+    /// What the ingest rules did: (rule, action, count), action `dropped`, `sampled_out` or
+    /// `redacted`.
+    pub rule_events: Vec<(String, &'static str, i64)>,
 }
 
 /// What became of one job in a committed batch.
@@ -183,6 +186,34 @@ impl Store {
             .bind(&ev_kind)
             .bind(&ev_count)
             .bind(&ev_frame)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // Rule events of the jobs stored now (a duplicate's were counted the first time).
+        let mut re_app = Vec::new();
+        let mut re_rule = Vec::new();
+        let mut re_action = Vec::new();
+        let mut re_count = Vec::new();
+        for (job, outcome) in jobs.iter().zip(&outcomes) {
+            if *outcome == JobOutcome::Stored {
+                for (rule, action, count) in &job.rule_events {
+                    re_app.push(job.app_id);
+                    re_rule.push(rule.as_str());
+                    re_action.push(*action);
+                    re_count.push(*count);
+                }
+            }
+        }
+        if !re_app.is_empty() {
+            sqlx::query(
+                "INSERT INTO rule_events (app_id, rule, action, count) \
+                 SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::int8[])",
+            )
+            .bind(&re_app)
+            .bind(&re_rule)
+            .bind(&re_action)
+            .bind(&re_count)
             .execute(&mut *tx)
             .await?;
         }

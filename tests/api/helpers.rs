@@ -113,7 +113,23 @@ impl TestApp {
 
     /// A server on a given (already created) database.
     pub async fn spawn_on(db_url: &str, extra: &[&str]) -> TestApp {
-        let config = serve_config(db_url, extra);
+        TestApp::spawn_configured(db_url, serve_config(db_url, extra)).await
+    }
+
+    /// A server with extra flags and the `[rules]` of a config file's `toml` text.
+    pub async fn spawn_with_rules(extra: &[&str], toml: &str) -> TestApp {
+        let db_url = fresh_database_on(admin_url()).await;
+        let mut config = serve_config(&db_url, extra);
+        let rules = logdrain::cli::rules_table(toml)
+            .expect("rules parse")
+            .expect("a [rules] table");
+        config.rules =
+            std::sync::Arc::new(logdrain::rules::compile(&rules).expect("rules compile"));
+        TestApp::spawn_configured(&db_url, config).await
+    }
+
+    /// A server with these settings on a given (already created) database.
+    pub async fn spawn_configured(db_url: &str, config: ServeConfig) -> TestApp {
         let settings = PoolSettings {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(2),

@@ -10,4 +10,5 @@ mod outage;
 mod partitions;
 mod query;
 mod reliability;
+mod rules;
 mod tls;
