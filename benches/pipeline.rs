@@ -2,11 +2,15 @@
 //! pipeline with classification and field extraction, then the whole work a request handler does (frame → parse → classify → binary COPY encoding), next to
 //! `syslog_loose` parsing the same messages already framed, as a yardstick.
 //!
+//! The pure pipeline is also measured with the default ingest rules (built-in redaction), so the
+//! cost of redaction is the difference between `frame+parse+classify` and `…+redact`.
+//!
 //! Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use logdrain::classify::process_body;
 use logdrain::logplex::{frames, parse, Frame, DEFAULT_MAX_FRAME_LEN};
+use logdrain::rules::{apply, Rules};
 use logdrain::store::copy::{encode_rows, RowContext};
 use logdrain::synth::Corpus;
 use std::hint::black_box;
@@ -84,6 +88,20 @@ fn pure_pipeline(bodies: &[Vec<u8>]) -> usize {
     lines
 }
 
+/// The pure pipeline with the default ingest rules (built-in redaction) applied, as the
+/// request handler runs it.
+fn pure_pipeline_redacted(bodies: &[Vec<u8>], rules: &Rules) -> usize {
+    let mut lines = 0;
+    for body in bodies {
+        let mut processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+        let applied = apply(rules, &mut processed.records, 1_700_000_000_000_000);
+        lines += processed.records.len();
+        black_box(&applied);
+        black_box(&processed);
+    }
+    lines
+}
+
 /// What `POST /logs` does with a body before queueing it: the pure pipeline and COPY encoding.
 fn full_pipeline(bodies: &[Vec<u8>], out: &mut Vec<u8>) -> usize {
     let mut lines = 0;
@@ -138,6 +156,15 @@ fn pipeline(c: &mut Criterion) {
     group.throughput(Throughput::Elements(lines));
     group.bench_function("lines", |b| {
         b.iter(|| pure_pipeline(black_box(&workload.bodies)))
+    });
+    group.finish();
+
+    let rules = Rules::default();
+    assert_eq!(pure_pipeline_redacted(&workload.bodies, &rules), MESSAGES);
+    let mut group = c.benchmark_group("logdrain/frame+parse+classify+redact");
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| pure_pipeline_redacted(black_box(&workload.bodies), &rules))
     });
     group.finish();
 

@@ -4,7 +4,9 @@
 //!
 //! With `--dump FILE` it instead writes every record (Debug format) to FILE, to compare the
 //! output of two builds; with `--syslog-loose N` it parses the same messages N times with
-//! `syslog_loose` instead (collect on `pipeline_profile::run_syslog_loose`), as the yardstick.
+//! `syslog_loose` instead (collect on `pipeline_profile::run_syslog_loose`), as the yardstick;
+//! with `--redact N` it runs the pipeline with the default ingest rules (built-in redaction)
+//! applied (collect on `pipeline_profile::run_redacted`).
 
 use logdrain::classify::process_body;
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
@@ -74,6 +76,22 @@ fn run(bodies: &[Vec<u8>]) -> usize {
     lines
 }
 
+#[inline(never)]
+fn run_redacted(bodies: &[Vec<u8>], rules: &logdrain::rules::Rules) -> usize {
+    let mut lines = 0;
+    for body in bodies {
+        let mut processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+        black_box(logdrain::rules::apply(
+            rules,
+            &mut processed.records,
+            1_700_000_000_000_000,
+        ));
+        lines += processed.records.len();
+        black_box(&processed);
+    }
+    lines
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--syslog-loose") {
@@ -87,6 +105,16 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let bodies = bodies();
+    if args.first().map(String::as_str) == Some("--redact") {
+        let rules = logdrain::rules::Rules::default();
+        let rounds: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5);
+        let mut lines = 0;
+        for _ in 0..rounds {
+            lines += run_redacted(black_box(&bodies), &rules);
+        }
+        println!("{lines} lines");
+        return Ok(());
+    }
     if args.first().map(String::as_str) == Some("--dump") {
         let path = args.get(1).map_or("records.txt", String::as_str);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);

@@ -204,7 +204,7 @@ async fn secrets_are_redacted_before_storage_and_drops_and_samples_are_counted()
     let clean = find("Completed 200 OK");
     assert_eq!(
         format!("{}\n", clean["message"].as_str().expect("message")),
-        clean_line().splitn(2, " - ").nth(1).expect("msg")
+        clean_line().split_once(" - ").expect("msg").1
     );
     let raw: Vec<u8> =
         sqlx::query_scalar("SELECT raw FROM lines WHERE message LIKE 'Completed 200 OK%'")
