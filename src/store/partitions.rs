@@ -360,14 +360,25 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
     // 6. Search indexes on sealed partitions, newest first (the likeliest to be searched).
     if policy.search_index && trigram_available(conn).await {
         let sealed_before = now_us - micros(SEAL_AFTER);
+        let young_after = policy
+            .search_index_max_age
+            .map_or(i64::MIN, |age| now_us.saturating_sub(micros(age)));
         let mut pending: Vec<PartitionRow> = recorded(conn)
             .await?
             .into_iter()
             .filter(|p| {
-                p.search_indexed_at.is_none() && p.to_ts.timestamp_micros() <= sealed_before
+                p.search_indexed_at.is_none()
+                    && p.to_ts.timestamp_micros() <= sealed_before
+                    && p.to_ts.timestamp_micros() > young_after
             })
             .collect();
         pending.reverse();
+        sqlx::query(&format!(
+            "SET maintenance_work_mem = '{}kB'",
+            (policy.index_build_memory / 1024).max(1024)
+        ))
+        .execute(&mut *conn)
+        .await?;
         let mut built = Ok(());
         for p in pending {
             if built.is_err() {

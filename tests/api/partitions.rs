@@ -141,8 +141,13 @@ async fn partitions_are_made_ahead_strays_move_in_and_age_retention_drops_whole_
     post_at(&app, now, "today", 3).await;
     assert_eq!(default_count(&app.store).await, 9);
 
-    // Maintenance gives each of those days a partition and moves the strays in.
-    let report = maintain(&app.store, &Policy::default(), now).await;
+    // Maintenance gives each of those days a partition and moves the strays in; search
+    // indexes go to sealed partitions of the last 15 days only.
+    let recent_index = Policy {
+        search_index_max_age: Some(Duration::from_secs(15 * 86_400)),
+        ..Policy::default()
+    };
+    let report = maintain(&app.store, &recent_index, now).await;
     assert_eq!(report.strays_moved, 9);
     for d in [40, 20, 10] {
         assert!(
@@ -159,9 +164,10 @@ async fn partitions_are_made_ahead_strays_move_in_and_age_retention_drops_whole_
             .filter(|n| n != "lines_default")
             .collect::<Vec<_>>()
     );
-    // Sealed partitions (their time is past) got a trigram search index; today's did not.
+    // Sealed partitions (their time is past) of the last 15 days got a trigram search index;
+    // today's and older ones did not.
     for p in app.store.partitions().await.expect("partitions") {
-        let sealed = p.to_ts <= now - Days::minutes(15);
+        let sealed = p.to_ts <= now - Days::minutes(15) && p.to_ts > now - Days::days(15);
         assert_eq!(p.search_indexed_at.is_some(), sealed, "{}", p.name);
         let index: Option<String> = sqlx::query_scalar(
             "SELECT indexdef FROM pg_indexes WHERE tablename = $1 AND indexname LIKE '%_message_trgm'",
