@@ -464,6 +464,20 @@ async fn create(conn: &mut PgConnection, from_us: i64, to_us: i64, report: &mut 
     }
 }
 
+/// A transaction for partition DDL: a short lock timeout, and the parent table locked first.
+async fn begin_ddl(
+    conn: &mut PgConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("LOCK TABLE ONLY lines IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 async fn try_create(
     conn: &mut PgConnection,
     name: &str,
@@ -471,14 +485,8 @@ async fn try_create(
     to_us: i64,
 ) -> Result<u64, sqlx::Error> {
     let (from, to) = (ts_literal(from_us), ts_literal(to_us));
-    let mut tx = conn.begin().await?;
-    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(&mut *tx)
-        .await?;
-    // Parent first, then the default partition: the order writers lock them in.
-    sqlx::query("LOCK TABLE ONLY lines IN ACCESS EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin_ddl(conn).await?;
+    // Then the default partition: the order writers lock them in.
     sqlx::query("LOCK TABLE lines_default IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
@@ -518,13 +526,7 @@ async fn drop_partition(
     report: &mut Report,
 ) -> bool {
     let result = async {
-        let mut tx = conn.begin().await?;
-        sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("LOCK TABLE ONLY lines IN ACCESS EXCLUSIVE MODE")
-            .execute(&mut *tx)
-            .await?;
+        let mut tx = begin_ddl(conn).await?;
         sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
             .execute(&mut *tx)
             .await?;
