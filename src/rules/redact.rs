@@ -482,7 +482,8 @@ impl Redactor {
             p += count(b, p, b' ');
         }
 
-        let Some(key) = normalize(&text[ks..ke]) else {
+        let mut buf = [0u8; NORMALIZED_MAX];
+        let Some(key) = normalize_into(&text[ks..ke], &mut buf) else {
             return ke;
         };
         let is = |name: &str| {
@@ -679,26 +680,40 @@ fn already_masked(value: &str, rest: &str) -> bool {
         || value.bytes().all(|c| c == b'*')
 }
 
+/// The longest key that can be a name.
+const KEY_MAX: usize = 96;
+/// Room for a normalized key: every other byte may gain a `_`.
+const NORMALIZED_MAX: usize = KEY_MAX * 3 / 2 + 1;
+
 /// A key normalized for comparison: lower case, `-` and `.` as `_`, `_` before an upper-case
 /// letter that follows a lower-case letter or a digit (`apiKey` → `api_key`). `None` for keys
 /// too long to be a name.
 fn normalize(key: &str) -> Option<String> {
-    if key.len() > 96 {
+    let mut buf = [0u8; NORMALIZED_MAX];
+    normalize_into(key, &mut buf).map(str::to_owned)
+}
+
+/// [`normalize`] into `buf`, without allocating (it runs for every anchored key).
+fn normalize_into<'b>(key: &str, buf: &'b mut [u8; NORMALIZED_MAX]) -> Option<&'b str> {
+    if key.len() > KEY_MAX {
         return None;
     }
-    let mut out = String::with_capacity(key.len() + 4);
+    let mut n = 0;
     let mut prev = 0u8;
     for c in key.bytes() {
         if c.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()) {
-            out.push('_');
+            buf[n] = b'_';
+            n += 1;
         }
-        out.push(match c {
-            b'-' | b'.' => '_',
-            c => char::from(c.to_ascii_lowercase()),
-        });
+        buf[n] = match c {
+            b'-' | b'.' => b'_',
+            c => c.to_ascii_lowercase(),
+        };
+        n += 1;
         prev = c;
     }
-    Some(out)
+    // Only ASCII bytes were changed or added, so the result is as valid UTF-8 as `key`.
+    std::str::from_utf8(&buf[..n]).ok()
 }
 
 /// The length of an authorization scheme word and the spaces after it, if `value` starts
