@@ -55,6 +55,7 @@
 //! process (and each web dyno) samples on its own, and a restart starts the count again.
 
 mod apply;
+mod cards;
 mod config;
 mod matching;
 mod redact;
