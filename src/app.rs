@@ -136,7 +136,10 @@ impl Application {
             },
             metrics,
         );
-        let (tails, tails_stop) = Tails::start(store.clone());
+        // The query API's reads are bounded by LOGDRAIN_QUERY_TIMEOUT; writers and maintenance
+        // keep the unbounded handle.
+        let reads = store.clone().with_query_timeout(config.query_timeout);
+        let (tails, tails_stop) = Tails::start(reads.clone());
         let maintenance = tokio::spawn(maintenance_loop(
             store.clone(),
             config.maintenance.clone(),
@@ -149,7 +152,7 @@ impl Application {
             }),
             tails,
             rules: config.rules.clone(),
-            store: store.clone(),
+            store: reads,
             queue,
             auth: Arc::new(DrainAuth::new(
                 store.clone(),

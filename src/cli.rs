@@ -283,6 +283,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_ACK_TIMEOUT", default_value = "4s", value_parser = parse_duration)]
     pub ack_timeout: Duration,
 
+    /// How long one query-API read may run before Postgres stops it and the request gets 503
+    /// `query_timeout` (0s: never). Below the Heroku router's 30 s, after which the answer is lost.
+    #[arg(long, env = "LOGDRAIN_QUERY_TIMEOUT", default_value = "25s", value_parser = parse_duration)]
+    pub query_timeout: Duration,
+
     /// Retry-After sent with 503.
     #[arg(long, env = "LOGDRAIN_RETRY_AFTER", default_value = "1s", value_parser = parse_duration)]
     pub retry_after: Duration,
@@ -459,6 +464,7 @@ impl ServeArgs {
             batch_bytes: self.batch_bytes,
             writers: self.writers,
             ack_timeout: self.ack_timeout,
+            query_timeout: self.query_timeout,
             retry_after: self.retry_after,
             auth_cache_ttl: self.auth_cache_ttl,
             shutdown_grace: self.shutdown_grace,

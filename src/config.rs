@@ -78,6 +78,8 @@ pub struct ServeConfig {
     pub writers: usize,
     /// How long a request waits for its lines to commit before answering 503 (Logplex gives up at 5 s).
     pub ack_timeout: Duration,
+    /// How long one query-API read may run in Postgres (zero: unbounded).
+    pub query_timeout: Duration,
     /// Value of the `Retry-After` header on 503.
     pub retry_after: Duration,
     /// How long cached app credentials are trusted before the database is asked again.

@@ -72,12 +72,22 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Store(StoreError::QueryTimeout(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "query_timeout")
+            }
             ApiError::Store(e) => {
                 tracing::warn!(error = %e, "query API: database error");
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
             }
         };
-        let body = json!({"error": {"code": code, "message": self.to_string()}});
+        let message = match &self {
+            ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
+                tracing::info!(error = %e, "query API: query stopped by its timeout");
+                format!("{e}; narrow it with since/until or more filters")
+            }
+            other => other.to_string(),
+        };
+        let body = json!({"error": {"code": code, "message": message}});
         let mut res = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(

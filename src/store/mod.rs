@@ -28,6 +28,10 @@ pub enum StoreError {
     /// Postgres answered with an error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// An API read ran past its statement timeout (`LOGDRAIN_QUERY_TIMEOUT`) and Postgres
+    /// cancelled it.
+    #[error("the query ran longer than LOGDRAIN_QUERY_TIMEOUT ({}s) and was stopped", .0.as_secs_f64())]
+    QueryTimeout(Duration),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -56,6 +60,8 @@ pub struct PoolSettings {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    /// The `statement_timeout` of the query API's reads (`None`: unbounded).
+    query_timeout: Option<Duration>,
 }
 
 impl Store {
@@ -73,12 +79,25 @@ impl Store {
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            query_timeout: None,
+        })
     }
 
     /// Wraps an existing pool (tests).
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool }
+        Store {
+            pool,
+            query_timeout: None,
+        }
+    }
+
+    /// The same store, whose query-API reads Postgres stops after `timeout` (zero: never).
+    /// Writers, maintenance and index builds are never bounded by it.
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Store {
+        self.query_timeout = (!timeout.is_zero()).then_some(timeout);
+        self
     }
 
     /// The underlying pool, for the query layer.

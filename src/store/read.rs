@@ -144,6 +144,30 @@ pub struct Page {
 }
 
 impl Store {
+    /// The transaction one API read runs in: read-only, with `LOGDRAIN_QUERY_TIMEOUT` as its
+    /// `statement_timeout`, set in the same round trip as `BEGIN`.
+    pub(crate) async fn reader(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+        let begin = match self.query_timeout {
+            Some(t) => format!(
+                "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
+                t.as_millis().max(1)
+            ),
+            None => "BEGIN READ ONLY".to_owned(),
+        };
+        Ok(self.pool.begin_with(begin).await?)
+    }
+
+    /// What a failed API read is: a timeout when Postgres cancelled it for running past
+    /// `statement_timeout` (SQLSTATE 57014), otherwise a database error.
+    pub(crate) fn read_failed(&self, e: sqlx::Error) -> StoreError {
+        match (&e, self.query_timeout) {
+            (sqlx::Error::Database(db), Some(t)) if db.code().as_deref() == Some("57014") => {
+                StoreError::QueryTimeout(t)
+            }
+            _ => e.into(),
+        }
+    }
+
     /// Looks an app up by name.
     pub async fn app_by_name(&self, name: &str) -> Result<Option<AppRef>, StoreError> {
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE name = $1")
@@ -168,12 +192,18 @@ impl Store {
 
     /// The newest `q.n` lines matching `q` (newest first), with the cursor of the next page.
     pub async fn lines_page(&self, app_id: i64, q: &LogQuery) -> Result<Page, StoreError> {
+        let mut tx = self.reader().await?;
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb);
         push_filters(&mut qb, app_id, q);
         qb.push(" ORDER BY ts DESC, id DESC LIMIT ")
             .push_bind(q.n + 1);
-        let mut lines: Vec<LineRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let mut lines: Vec<LineRow> = qb
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
         let more = lines.len() as i64 > q.n;
         lines.truncate(usize::try_from(q.n).unwrap_or(0));
         let next = match (more, lines.last()) {
@@ -197,6 +227,7 @@ impl Store {
         received_since_us: i64,
         limit: i64,
     ) -> Result<Vec<LineRow>, StoreError> {
+        let mut tx = self.reader().await?;
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb);
         push_filters(&mut qb, app_id, q);
@@ -211,14 +242,24 @@ impl Store {
             .push_bind(micros_to_utc(received_since_us))
             .push(" ORDER BY id LIMIT ")
             .push_bind(limit);
-        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+        let out = qb
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// The highest line id so far (0 when empty).
     pub async fn max_line_id(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM lines")
-            .fetch_one(&self.pool)
-            .await?)
+        let mut tx = self.reader().await?;
+        let out = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM lines")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// `/stats/requests`: router lines in the range grouped by `by`.
@@ -229,6 +270,7 @@ impl Store {
         by: GroupBy,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
+        let mut tx = self.reader().await?;
         let key = by.sql();
         let order = match by {
             GroupBy::Minute | GroupBy::Hour => "key",
@@ -275,13 +317,16 @@ impl Store {
             interp("0.95", "p95"),
             interp("0.99", "p99"),
         );
-        Ok(sqlx::query_as(&sql)
+        let out = sqlx::query_as(&sql)
             .bind(app_id)
             .bind(micros_to_utc(range.since_us))
             .bind(micros_to_utc(range.until_us))
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// `/stats/errors`: H, R and L codes seen in the range.
@@ -290,7 +335,8 @@ impl Store {
         app_id: i64,
         range: Range,
     ) -> Result<Vec<ErrorStats>, StoreError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.reader().await?;
+        let out = sqlx::query_as(
             "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
                     min(ts) AS first_seen, max(ts) AS last_seen \
              FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
@@ -299,8 +345,11 @@ impl Store {
         .bind(app_id)
         .bind(micros_to_utc(range.since_us))
         .bind(micros_to_utc(range.until_us))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// `/metrics`: runtime-metric samples per dyno, averaged per bucket.
@@ -310,6 +359,7 @@ impl Store {
         range: Range,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
+        let mut tx = self.reader().await?;
         let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
         let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
         let sql = format!(
@@ -318,18 +368,22 @@ impl Store {
              GROUP BY 1, 2 ORDER BY 1, 2",
             cols.join(", ")
         );
-        Ok(sqlx::query_as(&sql)
+        let out = sqlx::query_as(&sql)
             .bind(app_id)
             .bind(micros_to_utc(range.since_us))
             .bind(micros_to_utc(range.until_us))
             .bind(bucket_secs as f64)
-            .fetch_all(&self.pool)
-            .await?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
     pub async fn loss(&self, app_id: i64, range: Range) -> Result<(i64, i64, i64), StoreError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.reader().await?;
+        let out = sqlx::query_as(
             "SELECT COALESCE(sum(count) FILTER (WHERE event = 'dropped'), 0)::int8, \
                     count(*) FILTER (WHERE event = 'msg_count_mismatch'), \
                     count(*) FILTER (WHERE event = 'duplicate_frame') \
@@ -338,8 +392,11 @@ impl Store {
         .bind(app_id)
         .bind(micros_to_utc(range.since_us))
         .bind(micros_to_utc(range.until_us))
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 }
 
@@ -350,7 +407,8 @@ impl Store {
         app_id: i64,
         range: Range,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
+        let mut tx = self.reader().await?;
+        let out = sqlx::query_as(
             "SELECT rule, action, sum(count)::int8 FROM rule_events \
              WHERE app_id = $1 AND at >= $2 AND at < $3 GROUP BY rule, action \
              ORDER BY 3 DESC, 1, 2",
@@ -358,8 +416,11 @@ impl Store {
         .bind(app_id)
         .bind(micros_to_utc(range.since_us))
         .bind(micros_to_utc(range.until_us))
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.read_failed(e))?;
+        tx.commit().await?;
+        Ok(out)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::helpers::{basic, post_sample, sample_posts, TestApp};
 use serde_json::Value;
+use sqlx::Connection as _;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -626,4 +627,55 @@ async fn a_tail_on_one_server_sees_lines_written_by_another_sharing_the_database
     drop(res);
     writer.stop().await.expect("stop writer");
     reader.stop().await.expect("stop reader");
+}
+
+#[tokio::test]
+async fn a_read_past_the_query_timeout_is_stopped_with_a_named_error() {
+    let app = TestApp::spawn_with(&["--api-token", API, "--query-timeout", "300ms"]).await;
+    post_samples(&app).await;
+    let before = get_json(&app, "/api/apps/heroku/logs?n=5&format=json").await;
+
+    // A long-running statement, made deterministic: another session holds the table's lock,
+    // so every read waits on it until Postgres stops the read at its statement_timeout.
+    let mut blocker = sqlx::PgConnection::connect(&app.db_url)
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("LOCK TABLE lines IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    // More reads than the pool has connections: each cancelled read must leave its connection
+    // usable for the next one.
+    for path in [
+        "/api/apps/heroku/logs?n=5",
+        "/api/apps/heroku/logs?q=timeout",
+        "/api/apps/heroku/stats/requests?since=30d",
+        "/api/apps/heroku/stats/errors?since=30d",
+        "/api/apps/heroku/metrics?since=30d",
+        "/api/apps/heroku/events",
+        "/api/apps/heroku/requests/abc",
+        "/api/apps/heroku/logs?n=1",
+        "/api/apps/heroku/logs?n=2",
+        "/api/apps/heroku/logs?n=3",
+    ] {
+        let started = std::time::Instant::now();
+        let res = get(&app, path, Some(API)).await;
+        assert_eq!(res.status(), 503, "{path}");
+        let body: Value = res.json().await.expect("json error");
+        assert_eq!(body["error"]["code"], "query_timeout", "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("LOGDRAIN_QUERY_TIMEOUT (0.3s)"), "{message}");
+        assert!(message.contains("since/until"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{path}");
+    }
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+
+    // The same reads answer again, from the same pool.
+    let after = get_json(&app, "/api/apps/heroku/logs?n=5&format=json").await;
+    assert_eq!(before, after);
+    for _ in 0..10 {
+        get_json(&app, "/api/apps/heroku/stats/requests?since=30d").await;
+    }
+    app.stop().await.unwrap();
 }
