@@ -665,7 +665,10 @@ async fn a_read_past_the_query_timeout_is_stopped_with_a_named_error() {
         let body: Value = res.json().await.expect("json error");
         assert_eq!(body["error"]["code"], "query_timeout", "{path}: {body}");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains("LOGDRAIN_QUERY_TIMEOUT (0.3s)"), "{message}");
+        assert!(
+            message.contains("LOGDRAIN_QUERY_TIMEOUT (0.3s)"),
+            "{message}"
+        );
         assert!(message.contains("since/until"), "{message}");
         assert!(started.elapsed() < Duration::from_secs(10), "{path}");
     }
