@@ -1,12 +1,18 @@
-//! The query API's reads, computed in Postgres: filtered line pages, request timelines, and
-//! the aggregates (request stats, error codes, runtime metrics, loss). Handlers format rows;
-//! nothing here pulls more rows into Rust than it returns.
+//! The query API's reads, computed in Postgres: filtered line pages, request timelines and
+//! tails here, the aggregates in `stats`. Handlers format rows; nothing here pulls more rows
+//! into Rust than it returns. Every read runs in `Store::read`: a read-only transaction
+//! bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
 use super::{Store, StoreError};
-use crate::api::params::{Cursor, LogQuery, Range};
+use crate::api::params::{Cursor, LogQuery};
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde_json::Value;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+mod stats;
+
+pub use stats::{ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS};
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
 const FIELDS_SQL: &str = "COALESCE(fields, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(\
@@ -146,7 +152,7 @@ pub struct Page {
 impl Store {
     /// The transaction one API read runs in: read-only, with `LOGDRAIN_QUERY_TIMEOUT` as its
     /// `statement_timeout`, set in the same round trip as `BEGIN`.
-    pub(crate) async fn reader(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+    async fn reader(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
         let begin = match self.query_timeout {
             Some(t) => format!(
                 "BEGIN READ ONLY; SET LOCAL statement_timeout = {}",
@@ -157,15 +163,23 @@ impl Store {
         Ok(self.pool.begin_with(begin).await?)
     }
 
-    /// What a failed API read is: a timeout when Postgres cancelled it for running past
-    /// `statement_timeout` (SQLSTATE 57014), otherwise a database error.
-    pub(crate) fn read_failed(&self, e: sqlx::Error) -> StoreError {
-        match (&e, self.query_timeout) {
-            (sqlx::Error::Database(db), Some(t)) if db.code().as_deref() == Some("57014") => {
-                StoreError::QueryTimeout(t)
-            }
-            _ => e.into(),
-        }
+    /// Runs one API read in a `Store::reader` transaction. A read Postgres cancelled for
+    /// running past `statement_timeout` (SQLSTATE 57014) is a [`StoreError::QueryTimeout`].
+    async fn read<T>(
+        &self,
+        run: impl for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
+        let mut tx = self.reader().await?;
+        let out = run(&mut tx)
+            .await
+            .map_err(|e| match (&e, self.query_timeout) {
+                (sqlx::Error::Database(db), Some(t)) if db.code().as_deref() == Some("57014") => {
+                    StoreError::QueryTimeout(t)
+                }
+                _ => StoreError::from(e),
+            })?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Looks an app up by name.
@@ -192,18 +206,14 @@ impl Store {
 
     /// The newest `q.n` lines matching `q` (newest first), with the cursor of the next page.
     pub async fn lines_page(&self, app_id: i64, q: &LogQuery) -> Result<Page, StoreError> {
-        let mut tx = self.reader().await?;
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb);
         push_filters(&mut qb, app_id, q);
         qb.push(" ORDER BY ts DESC, id DESC LIMIT ")
             .push_bind(q.n + 1);
-        let mut lines: Vec<LineRow> = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
+        let mut lines: Vec<LineRow> = self
+            .read(move |c| Box::pin(async move { qb.build_query_as().fetch_all(c).await }))
+            .await?;
         let more = lines.len() as i64 > q.n;
         lines.truncate(usize::try_from(q.n).unwrap_or(0));
         let next = match (more, lines.last()) {
@@ -227,7 +237,6 @@ impl Store {
         received_since_us: i64,
         limit: i64,
     ) -> Result<Vec<LineRow>, StoreError> {
-        let mut tx = self.reader().await?;
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb);
         push_filters(&mut qb, app_id, q);
@@ -242,326 +251,19 @@ impl Store {
             .push_bind(micros_to_utc(received_since_us))
             .push(" ORDER BY id LIMIT ")
             .push_bind(limit);
-        let out = qb
-            .build_query_as()
-            .fetch_all(&mut *tx)
+        self.read(move |c| Box::pin(async move { qb.build_query_as().fetch_all(c).await }))
             .await
-            .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
     }
 
     /// The highest line id so far (0 when empty).
     pub async fn max_line_id(&self) -> Result<i64, StoreError> {
-        let mut tx = self.reader().await?;
-        let out = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM lines")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// `/stats/requests`: router lines in the range grouped by `by`.
-    pub async fn request_stats(
-        &self,
-        app_id: i64,
-        range: Range,
-        by: GroupBy,
-        limit: i64,
-    ) -> Result<Vec<RequestStats>, StoreError> {
-        let mut tx = self.reader().await?;
-        let key = by.sql();
-        let order = match by {
-            GroupBy::Minute | GroupBy::Hour => "key",
-            _ => "count DESC, key",
-        };
-        // Exact percentile_cont from a histogram: group by (key, service_ms) with a hash
-        // aggregate (service_ms is whole milliseconds, so a day has few distinct values per
-        // key), then read the values at the percentile positions off the running counts. One
-        // small sort per key instead of sorting every row; an index-only scan of
-        // lines_router_stats feeds it.
-        let pct = |p: &str, name: &str| {
-            format!(
-                "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
-                 min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
-            )
-        };
-        let interp = |p: &str, name: &str| {
-            format!(
-                "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
-            )
-        };
-        let sql = format!(
-            "WITH r AS ( \
-               SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
-                      count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
-               GROUP BY 1, 2 \
-             ), g AS ( \
-               SELECT key, ms, c, e, b, \
-                      sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
-                      sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
-               FROM r \
-             ), s AS ( \
-               SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
-                      COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
-               FROM g GROUP BY key \
-             ) \
-             SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
-             ORDER BY {order} LIMIT $4",
-            pct("0.5", "p50"),
-            pct("0.95", "p95"),
-            pct("0.99", "p99"),
-            interp("0.5", "p50"),
-            interp("0.95", "p95"),
-            interp("0.99", "p99"),
-        );
-        let out = sqlx::query_as(&sql)
-            .bind(app_id)
-            .bind(micros_to_utc(range.since_us))
-            .bind(micros_to_utc(range.until_us))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// `/stats/errors`: H, R and L codes seen in the range.
-    pub async fn error_stats(
-        &self,
-        app_id: i64,
-        range: Range,
-    ) -> Result<Vec<ErrorStats>, StoreError> {
-        let mut tx = self.reader().await?;
-        let out = sqlx::query_as(
-            "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
-                    min(ts) AS first_seen, max(ts) AS last_seen \
-             FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
-             GROUP BY code ORDER BY count(*) DESC, code",
-        )
-        .bind(app_id)
-        .bind(micros_to_utc(range.since_us))
-        .bind(micros_to_utc(range.until_us))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket.
-    pub async fn dyno_metrics(
-        &self,
-        app_id: i64,
-        range: Range,
-        bucket_secs: i64,
-    ) -> Result<Vec<MetricsRow>, StoreError> {
-        let mut tx = self.reader().await?;
-        let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
-        let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
-        let sql = format!(
-            "SELECT dyno, date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, {} \
-             FROM lines WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-            cols.join(", ")
-        );
-        let out = sqlx::query_as(&sql)
-            .bind(app_id)
-            .bind(micros_to_utc(range.since_us))
-            .bind(micros_to_utc(range.until_us))
-            .bind(bucket_secs as f64)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
-    pub async fn loss(&self, app_id: i64, range: Range) -> Result<(i64, i64, i64), StoreError> {
-        let mut tx = self.reader().await?;
-        let out = sqlx::query_as(
-            "SELECT COALESCE(sum(count) FILTER (WHERE event = 'dropped'), 0)::int8, \
-                    count(*) FILTER (WHERE event = 'msg_count_mismatch'), \
-                    count(*) FILTER (WHERE event = 'duplicate_frame') \
-             FROM loss_events WHERE app_id = $1 AND at >= $2 AND at < $3",
-        )
-        .bind(app_id)
-        .bind(micros_to_utc(range.since_us))
-        .bind(micros_to_utc(range.until_us))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-}
-
-impl Store {
-    /// What the ingest rules did in the range: (rule, action, count), largest counts first.
-    pub async fn rule_events(
-        &self,
-        app_id: i64,
-        range: Range,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let mut tx = self.reader().await?;
-        let out = sqlx::query_as(
-            "SELECT rule, action, sum(count)::int8 FROM rule_events \
-             WHERE app_id = $1 AND at >= $2 AND at < $3 GROUP BY rule, action \
-             ORDER BY 3 DESC, 1, 2",
-        )
-        .bind(app_id)
-        .bind(micros_to_utc(range.since_us))
-        .bind(micros_to_utc(range.until_us))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.read_failed(e))?;
-        tx.commit().await?;
-        Ok(out)
-    }
-}
-
-/// The runtime-metrics samples `/metrics` averages, in output order.
-pub const METRIC_KEYS: &[&str] = &[
-    "memory_total",
-    "memory_rss",
-    "memory_swap",
-    "memory_cache",
-    "memory_quota",
-    "memory_pgpgin",
-    "memory_pgpgout",
-    "load_avg_1m",
-    "load_avg_5m",
-    "load_avg_15m",
-];
-
-/// One dyno's averages over one bucket.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MetricsRow {
-    /// PROCID.
-    pub dyno: String,
-    /// Bucket start.
-    pub ts: DateTime<Utc>,
-    /// Averages, in [`METRIC_KEYS`] order.
-    #[sqlx(flatten)]
-    pub values: MetricValues,
-}
-
-/// The averaged samples of one bucket (absent samples are NULL).
-#[derive(Debug, Clone, sqlx::FromRow)]
-#[allow(missing_docs)]
-pub struct MetricValues {
-    pub memory_total: Option<f64>,
-    pub memory_rss: Option<f64>,
-    pub memory_swap: Option<f64>,
-    pub memory_cache: Option<f64>,
-    pub memory_quota: Option<f64>,
-    pub memory_pgpgin: Option<f64>,
-    pub memory_pgpgout: Option<f64>,
-    pub load_avg_1m: Option<f64>,
-    pub load_avg_5m: Option<f64>,
-    pub load_avg_15m: Option<f64>,
-}
-
-impl MetricValues {
-    /// `(name, value)` for every sample present.
-    pub fn present(&self) -> Vec<(&'static str, f64)> {
-        let all = [
-            self.memory_total,
-            self.memory_rss,
-            self.memory_swap,
-            self.memory_cache,
-            self.memory_quota,
-            self.memory_pgpgin,
-            self.memory_pgpgout,
-            self.load_avg_1m,
-            self.load_avg_5m,
-            self.load_avg_15m,
-        ];
-        METRIC_KEYS
-            .iter()
-            .zip(all)
-            .filter_map(|(k, v)| v.map(|v| (*k, v)))
-            .collect()
-    }
-}
-
-/// How `/stats/requests` groups router lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GroupBy {
-    /// Normalised path: no query string, id-like segments as `:id`.
-    Path,
-    /// HTTP status.
-    Status,
-    /// Serving dyno.
-    Dyno,
-    /// HTTP method.
-    Method,
-    /// Host header.
-    Host,
-    /// Minute buckets.
-    Minute,
-    /// Hour buckets.
-    Hour,
-}
-
-impl GroupBy {
-    /// Parses `by`.
-    pub fn parse(s: &str) -> Option<GroupBy> {
-        Some(match s {
-            "path" => GroupBy::Path,
-            "status" => GroupBy::Status,
-            "dyno" => GroupBy::Dyno,
-            "method" => GroupBy::Method,
-            "host" => GroupBy::Host,
-            "minute" => GroupBy::Minute,
-            "hour" => GroupBy::Hour,
-            _ => return None,
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM lines")
+                    .fetch_one(c)
+                    .await
+            })
         })
+        .await
     }
-
-    /// The SQL expression of the group key (as text).
-    fn sql(self) -> &'static str {
-        match self {
-            GroupBy::Path => "route",
-            GroupBy::Status => "status::text",
-            GroupBy::Dyno => "router_dyno",
-            GroupBy::Method => "method",
-            GroupBy::Host => "host",
-            GroupBy::Minute => {
-                "to_char(date_trunc('minute', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
-            GroupBy::Hour => {
-                "to_char(date_trunc('hour', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
-        }
-    }
-}
-
-/// One group of `/stats/requests`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-#[allow(missing_docs)]
-pub struct RequestStats {
-    pub key: Option<String>,
-    pub count: i64,
-    pub errors: i64,
-    pub p50_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub max_ms: Option<i32>,
-    pub bytes: i64,
-}
-
-/// One code of `/stats/errors`.
-#[derive(Debug, Clone, sqlx::FromRow)]
-#[allow(missing_docs)]
-pub struct ErrorStats {
-    pub code: String,
-    pub desc: Option<String>,
-    pub count: i64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
 }

@@ -1,0 +1,315 @@
+//! The query API's aggregates, computed in Postgres: request stats with exact percentiles,
+//! error codes, runtime metrics per dyno, loss and rule counts. Each is one statement in a
+//! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
+
+use super::micros_to_utc;
+use crate::api::params::Range;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+
+impl Store {
+    /// `/stats/requests`: router lines in the range grouped by `by`.
+    pub async fn request_stats(
+        &self,
+        app_id: i64,
+        range: Range,
+        by: GroupBy,
+        limit: i64,
+    ) -> Result<Vec<RequestStats>, StoreError> {
+        let key = by.sql();
+        let order = match by {
+            GroupBy::Minute | GroupBy::Hour => "key",
+            _ => "count DESC, key",
+        };
+        // Exact percentile_cont from a histogram: group by (key, service_ms) with a hash
+        // aggregate (service_ms is whole milliseconds, so a day has few distinct values per
+        // key), then read the values at the percentile positions off the running counts. One
+        // small sort per key instead of sorting every row; an index-only scan of
+        // lines_router_stats feeds it.
+        let pct = |p: &str, name: &str| {
+            format!(
+                "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
+                 min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
+            )
+        };
+        let interp = |p: &str, name: &str| {
+            format!(
+                "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
+            )
+        };
+        let sql = format!(
+            "WITH r AS ( \
+               SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
+                      count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
+               GROUP BY 1, 2 \
+             ), g AS ( \
+               SELECT key, ms, c, e, b, \
+                      sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
+                      sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
+               FROM r \
+             ), s AS ( \
+               SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
+                      COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
+               FROM g GROUP BY key \
+             ) \
+             SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
+             ORDER BY {order} LIMIT $4",
+            pct("0.5", "p50"),
+            pct("0.95", "p95"),
+            pct("0.99", "p99"),
+            interp("0.5", "p50"),
+            interp("0.95", "p95"),
+            interp("0.99", "p99"),
+        );
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(&sql)
+                    .bind(app_id)
+                    .bind(micros_to_utc(range.since_us))
+                    .bind(micros_to_utc(range.until_us))
+                    .bind(limit)
+                    .fetch_all(c)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// `/stats/errors`: H, R and L codes seen in the range.
+    pub async fn error_stats(
+        &self,
+        app_id: i64,
+        range: Range,
+    ) -> Result<Vec<ErrorStats>, StoreError> {
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
+                    min(ts) AS first_seen, max(ts) AS last_seen \
+             FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+             GROUP BY code ORDER BY count(*) DESC, code",
+                )
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await
+    }
+
+    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket.
+    pub async fn dyno_metrics(
+        &self,
+        app_id: i64,
+        range: Range,
+        bucket_secs: i64,
+    ) -> Result<Vec<MetricsRow>, StoreError> {
+        let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
+        let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
+        let sql = format!(
+            "SELECT dyno, date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, {} \
+             FROM lines WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+            cols.join(", ")
+        );
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(&sql)
+                    .bind(app_id)
+                    .bind(micros_to_utc(range.since_us))
+                    .bind(micros_to_utc(range.until_us))
+                    .bind(bucket_secs as f64)
+                    .fetch_all(c)
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
+    pub async fn loss(&self, app_id: i64, range: Range) -> Result<(i64, i64, i64), StoreError> {
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "SELECT COALESCE(sum(count) FILTER (WHERE event = 'dropped'), 0)::int8, \
+                    count(*) FILTER (WHERE event = 'msg_count_mismatch'), \
+                    count(*) FILTER (WHERE event = 'duplicate_frame') \
+             FROM loss_events WHERE app_id = $1 AND at >= $2 AND at < $3",
+                )
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .fetch_one(c)
+                .await
+            })
+        })
+        .await
+    }
+    /// What the ingest rules did in the range: (rule, action, count), largest counts first.
+    pub async fn rule_events(
+        &self,
+        app_id: i64,
+        range: Range,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "SELECT rule, action, sum(count)::int8 FROM rule_events \
+             WHERE app_id = $1 AND at >= $2 AND at < $3 GROUP BY rule, action \
+             ORDER BY 3 DESC, 1, 2",
+                )
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await
+    }
+}
+
+/// The runtime-metrics samples `/metrics` averages, in output order.
+pub const METRIC_KEYS: &[&str] = &[
+    "memory_total",
+    "memory_rss",
+    "memory_swap",
+    "memory_cache",
+    "memory_quota",
+    "memory_pgpgin",
+    "memory_pgpgout",
+    "load_avg_1m",
+    "load_avg_5m",
+    "load_avg_15m",
+];
+
+/// One dyno's averages over one bucket.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MetricsRow {
+    /// PROCID.
+    pub dyno: String,
+    /// Bucket start.
+    pub ts: DateTime<Utc>,
+    /// Averages, in [`METRIC_KEYS`] order.
+    #[sqlx(flatten)]
+    pub values: MetricValues,
+}
+
+/// The averaged samples of one bucket (absent samples are NULL).
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct MetricValues {
+    pub memory_total: Option<f64>,
+    pub memory_rss: Option<f64>,
+    pub memory_swap: Option<f64>,
+    pub memory_cache: Option<f64>,
+    pub memory_quota: Option<f64>,
+    pub memory_pgpgin: Option<f64>,
+    pub memory_pgpgout: Option<f64>,
+    pub load_avg_1m: Option<f64>,
+    pub load_avg_5m: Option<f64>,
+    pub load_avg_15m: Option<f64>,
+}
+
+impl MetricValues {
+    /// `(name, value)` for every sample present.
+    pub fn present(&self) -> Vec<(&'static str, f64)> {
+        let all = [
+            self.memory_total,
+            self.memory_rss,
+            self.memory_swap,
+            self.memory_cache,
+            self.memory_quota,
+            self.memory_pgpgin,
+            self.memory_pgpgout,
+            self.load_avg_1m,
+            self.load_avg_5m,
+            self.load_avg_15m,
+        ];
+        METRIC_KEYS
+            .iter()
+            .zip(all)
+            .filter_map(|(k, v)| v.map(|v| (*k, v)))
+            .collect()
+    }
+}
+
+/// How `/stats/requests` groups router lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Normalised path: no query string, id-like segments as `:id`.
+    Path,
+    /// HTTP status.
+    Status,
+    /// Serving dyno.
+    Dyno,
+    /// HTTP method.
+    Method,
+    /// Host header.
+    Host,
+    /// Minute buckets.
+    Minute,
+    /// Hour buckets.
+    Hour,
+}
+
+impl GroupBy {
+    /// Parses `by`.
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Some(match s {
+            "path" => GroupBy::Path,
+            "status" => GroupBy::Status,
+            "dyno" => GroupBy::Dyno,
+            "method" => GroupBy::Method,
+            "host" => GroupBy::Host,
+            "minute" => GroupBy::Minute,
+            "hour" => GroupBy::Hour,
+            _ => return None,
+        })
+    }
+
+    /// The SQL expression of the group key (as text).
+    fn sql(self) -> &'static str {
+        match self {
+            GroupBy::Path => "route",
+            GroupBy::Status => "status::text",
+            GroupBy::Dyno => "router_dyno",
+            GroupBy::Method => "method",
+            GroupBy::Host => "host",
+            GroupBy::Minute => {
+                "to_char(date_trunc('minute', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            }
+            GroupBy::Hour => {
+                "to_char(date_trunc('hour', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            }
+        }
+    }
+}
+
+/// One group of `/stats/requests`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct RequestStats {
+    pub key: Option<String>,
+    pub count: i64,
+    pub errors: i64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<i32>,
+    pub bytes: i64,
+}
+
+/// One code of `/stats/errors`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct ErrorStats {
+    pub code: String,
+    pub desc: Option<String>,
+    pub count: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
