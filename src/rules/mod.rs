@@ -59,6 +59,7 @@ mod cards;
 mod config;
 mod matching;
 mod redact;
+mod shapes;
 
 pub use apply::{apply, Applied};
 pub use config::{MatchRule, PatternRule, RedactConfig, RulesConfig, SampleRule};
