@@ -3,7 +3,7 @@
 
 use super::START_TIMEOUT;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a private cluster could not be started, stopped or cleaned up.
 #[derive(Debug, thiserror::Error)]
@@ -109,4 +109,27 @@ pub enum ClusterError {
     /// [`PrivateCluster::start_server`] was called after [`PrivateCluster::shutdown`].
     #[error("the private PostgreSQL cluster was shut down; start a new one")]
     ShutDown,
+}
+
+/// The last `n` lines of a program's output, for an error message.
+pub(super) fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+pub(super) fn io_error(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(io::Error) -> ClusterError {
+    let path = path.to_path_buf();
+    move |source| ClusterError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+pub(super) fn spawn_error(program: &Path) -> impl FnOnce(io::Error) -> ClusterError {
+    let program = program.to_path_buf();
+    move |source| ClusterError::Spawn { program, source }
 }

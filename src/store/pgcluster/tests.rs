@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use std::fs::Permissions;
+use std::os::unix::fs::PermissionsExt;
 
 /// Set in the child process that the watchdog test starts and abandons.
 const HELPER_ENV: &str = "LOGDRAIN_PGCLUSTER_WATCHDOG_HELPER";
