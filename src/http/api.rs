@@ -1,7 +1,10 @@
 //! The query API (API.md §2): bearer auth, `/api/apps` and the per-app endpoints. Parameters
 //! are parsed by `api::params`, SQL lives in `store::read`, output formats in `api::format`.
 
+mod error;
 mod tail;
+
+pub use error::ApiError;
 
 pub use tail::tail;
 
@@ -15,9 +18,8 @@ use crate::config::Secret;
 use crate::record::Kind;
 use crate::store::apps::{constant_time_eq, hash_token};
 use crate::store::read::{micros_to_utc, GroupBy, LineRow};
-use crate::store::StoreError;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
@@ -43,60 +45,6 @@ pub enum Scope {
         /// apps.name.
         name: String,
     },
-}
-
-/// Errors of the query API, answered as `{"error": {"code", "message"}}`.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// 400 naming the parameter.
-    #[error(transparent)]
-    BadParam(#[from] ParamError),
-    /// 401.
-    #[error("a valid bearer token is required")]
-    Unauthorized,
-    /// 403.
-    #[error("this token does not cover app {0}")]
-    Forbidden(String),
-    /// 404.
-    #[error("no app named {0}")]
-    NotFound(String),
-    /// 503: the database failed; logged, not shown.
-    #[error("database unavailable")]
-    Store(#[from] StoreError),
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Store(StoreError::QueryTimeout(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "query_timeout")
-            }
-            ApiError::Store(e) => {
-                tracing::warn!(error = %e, "query API: database error");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-            }
-        };
-        let message = match &self {
-            ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
-                tracing::info!(error = %e, "query API: query stopped by its timeout");
-                format!("{e}; narrow it with since/until or more filters")
-            }
-            other => other.to_string(),
-        };
-        let body = json!({"error": {"code": code, "message": message}});
-        let mut res = (status, axum::Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"logdrain\""),
-            );
-        }
-        res
-    }
 }
 
 /// Checks the bearer token: the server token, or an app's read token.
