@@ -22,7 +22,8 @@ pub enum ApiError {
     /// 404.
     #[error("no app named {0}")]
     NotFound(String),
-    /// 503: the database failed; logged, not shown.
+    /// 503: the database failed (logged, not shown), or a read ran past
+    /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
     #[error("database unavailable")]
     Store(#[from] StoreError),
 }
