@@ -30,25 +30,28 @@ pub enum ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Store(StoreError::QueryTimeout(_)) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "query_timeout")
+        let (status, code, message) = match &self {
+            ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string()),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            // The caller's query was too broad: say so, and how to narrow it.
+            ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
+                tracing::info!(error = %e, "query API: read stopped by its timeout");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "query_timeout",
+                    format!("{e}; narrow it with since/until or more filters"),
+                )
             }
             ApiError::Store(e) => {
                 tracing::warn!(error = %e, "query API: database error");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    self.to_string(),
+                )
             }
-        };
-        let message = match &self {
-            ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
-                tracing::info!(error = %e, "query API: query stopped by its timeout");
-                format!("{e}; narrow it with since/until or more filters")
-            }
-            other => other.to_string(),
         };
         let body = json!({"error": {"code": code, "message": message}});
         let mut res = (status, axum::Json(body)).into_response();
