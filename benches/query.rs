@@ -11,6 +11,7 @@
 //!                                                   # index on the newest week only
 //! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! WHOLE_SPAN_RUNS=0 …                               # skip the searches over every partition
+//! ONLY='stats|metrics' …                            # time only the cases naming one of these
 //! ```
 
 use anyhow::Context as _;
@@ -339,7 +340,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // unindexed day of 1.4 M lines from memory, minutes when the data is larger than memory),
     // so they run a few times only: WHOLE_SPAN_RUNS (default 3; 0 skips them).
     let whole = env_usize("WHOLE_SPAN_RUNS", 3);
-    let cases: [(&str, String, usize); 9] = [
+    let cases: Vec<(&str, String, usize)> = vec![
         (
             "latest 100 (`/logs?n=100`)",
             format!("{base}/logs?n=100"),
@@ -371,6 +372,21 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             10,
         ),
         (
+            "`/stats/requests?by=path`, 30 days",
+            format!("{base}/stats/requests?by=path&since=30d"),
+            10,
+        ),
+        (
+            "`/stats/errors`, 30 days",
+            format!("{base}/stats/errors?since=30d"),
+            10,
+        ),
+        (
+            "`/metrics`, 7 days",
+            format!("{base}/metrics?since=7d"),
+            10,
+        ),
+        (
             "`q=` rare word, whole week",
             format!("{base}/logs?q={word}"),
             whole,
@@ -386,7 +402,12 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             whole,
         ),
     ];
+    // ONLY="stats|metrics" times only the cases whose name contains one of those texts.
+    let only = std::env::var("ONLY").unwrap_or_default();
     for (name, url, runs) in cases {
+        if !only.split('|').any(|o| name.contains(o)) {
+            continue;
+        }
         if runs == 0 {
             println!("| {name} | skipped | | 0 |");
             continue;
