@@ -68,14 +68,21 @@ async fn run() -> anyhow::Result<()> {
                 (cluster.url("postgres"), Some(cluster))
             }
         };
-    let db = format!("logdrain_query_bench_{}", std::process::id());
+    // REUSE_DB=name times the queries on a database an earlier KEEP_DB run loaded (migrating
+    // it to this build first), so two builds can be compared on the very same lines.
+    let reuse = std::env::var("REUSE_DB").ok().filter(|d| !d.is_empty());
+    let db = reuse
+        .clone()
+        .unwrap_or_else(|| format!("logdrain_query_bench_{}", std::process::id()));
     let admin = PgConnectOptions::from_str(&admin_url).context("parsing DATABASE_URL")?;
     let mut admin_conn = PgConnection::connect_with(&admin)
         .await
         .context("connecting")?;
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin_conn)
-        .await?;
+    if reuse.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin_conn)
+            .await?;
+    }
     let db_url = match admin_url.split_once('?') {
         Some((base, q)) => format!(
             "{}/{db}?{q}",
@@ -89,7 +96,7 @@ async fn run() -> anyhow::Result<()> {
         ),
     };
     let result = measure(&db_url, lines, days).await;
-    if std::env::var_os("KEEP_DB").is_some() && cluster.is_none() {
+    if (reuse.is_some() || std::env::var_os("KEEP_DB").is_some()) && cluster.is_none() {
         println!("kept database {db} (KEEP_DB)");
         return result;
     }
@@ -102,55 +109,13 @@ async fn run() -> anyhow::Result<()> {
     result
 }
 
-/// Prints the size of every partition of `lines` together: heap (with TOAST) and indexes.
-async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
-    let (heap, indexes, trgm): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(sum(pg_table_size(inhrelid)), 0)::bigint, \
-                COALESCE(sum(pg_indexes_size(inhrelid)), 0)::bigint, \
-                COALESCE((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i \
-                          JOIN pg_class c ON c.oid = i.indexrelid \
-                          WHERE c.relname LIKE '%_message_trgm'), 0)::bigint \
-         FROM pg_inherits WHERE inhparent = 'lines'::regclass",
-    )
-    .fetch_one(store.pool())
-    .await?;
-    let per = |b: i64| b as f64 / lines.max(1) as f64;
-    let (raw, message): (f64, f64) = sqlx::query_as(
-        "SELECT COALESCE(avg(octet_length(raw)), 0)::float8, \
-                COALESCE(avg(octet_length(message)), 0)::float8 \
-         FROM lines TABLESAMPLE SYSTEM (0.5)",
-    )
-    .fetch_one(store.pool())
-    .await?;
-    println!("average line: raw {raw:.0} B, message {message:.0} B (sampled)");
-    println!(
-        "lines on disk: heap {} MB ({:.0} B/line), indexes {} MB ({:.0} B/line, of which search \
-         {:.0} B/line), total {:.0} B/line",
-        heap >> 20,
-        per(heap),
-        indexes >> 20,
-        per(indexes),
-        per(trgm),
-        per(heap + indexes)
-    );
-    Ok(())
-}
-
-async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
-    let settings = PoolSettings {
-        max_connections: 8,
-        acquire_timeout: Duration::from_secs(30),
-    };
-    let store = Store::connect(db_url, &settings).await?;
-    store.migrate().await?;
+/// Loads `lines` generated lines spanning `days` days and ending at `now_us`.
+async fn load(store: &Store, lines: usize, days: usize, now_us: i64) -> anyhow::Result<()> {
     let app_id: i64 = sqlx::query_scalar("INSERT INTO apps (name) VALUES ('bench') RETURNING id")
         .fetch_one(store.pool())
         .await?;
 
     // A week of traffic ending now.
-    let now_us = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64);
     let span_us = days as i64 * 86_400_000_000;
     // Calibrate the step on a sample (stack traces come in bursts and skew the mean gap), so
     // the generated lines end close to now.
@@ -248,7 +213,90 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         "loaded {loaded} lines in {load_time:.0?} ({:.0} lines/s, {first} .. {last})",
         loaded as f64 / load_time.as_secs_f64()
     );
-    print_sizes(&store, loaded).await?;
+    // Rollups, when this build has them: the migration's backfill, as for existing lines.
+    let has_rollups: bool =
+        sqlx::query_scalar("SELECT to_regproc('logdrain_rollup_lines') IS NOT NULL")
+            .fetch_one(store.pool())
+            .await?;
+    if has_rollups {
+        let t = Instant::now();
+        sqlx::query("SELECT logdrain_rollup_lines('-infinity', 'infinity')")
+            .execute(store.pool())
+            .await?;
+        println!("rollups of {loaded} lines built in {:.0?}", t.elapsed());
+    }
+    print_sizes(store, loaded).await?;
+
+    Ok(())
+}
+
+/// Prints the size of every partition of `lines` together: heap (with TOAST) and indexes.
+async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
+    let (heap, indexes, trgm): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(sum(pg_table_size(inhrelid)), 0)::bigint, \
+                COALESCE(sum(pg_indexes_size(inhrelid)), 0)::bigint, \
+                COALESCE((SELECT sum(pg_relation_size(indexrelid)) FROM pg_index i \
+                          JOIN pg_class c ON c.oid = i.indexrelid \
+                          WHERE c.relname LIKE '%_message_trgm'), 0)::bigint \
+         FROM pg_inherits WHERE inhparent = 'lines'::regclass",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    let per = |b: i64| b as f64 / lines.max(1) as f64;
+    let (raw, message): (f64, f64) = sqlx::query_as(
+        "SELECT COALESCE(avg(octet_length(raw)), 0)::float8, \
+                COALESCE(avg(octet_length(message)), 0)::float8 \
+         FROM lines TABLESAMPLE SYSTEM (0.5)",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    println!("average line: raw {raw:.0} B, message {message:.0} B (sampled)");
+    println!(
+        "lines on disk: heap {} MB ({:.0} B/line), indexes {} MB ({:.0} B/line, of which search \
+         {:.0} B/line), total {:.0} B/line",
+        heap >> 20,
+        per(heap),
+        indexes >> 20,
+        per(indexes),
+        per(trgm),
+        per(heap + indexes)
+    );
+    Ok(())
+}
+
+async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
+    let settings = PoolSettings {
+        max_connections: 8,
+        acquire_timeout: Duration::from_secs(30),
+    };
+    let store = Store::connect(db_url, &settings).await?;
+    store.migrate().await?;
+    let now_us = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let reused: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE name = 'bench'")
+        .fetch_optional(store.pool())
+        .await?;
+    let now_us = match reused {
+        None => {
+            load(&store, lines, days, now_us).await?;
+            now_us
+        }
+        // The reused lines end near the time they were loaded.
+        Some(_) => {
+            let newest: chrono::DateTime<chrono::Utc> =
+                sqlx::query_scalar("SELECT max(ts) FROM lines")
+                    .fetch_one(store.pool())
+                    .await?;
+            println!("reusing the loaded database (newest line {newest})");
+            newest.timestamp_micros()
+        }
+    };
+    let loaded: usize = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM lines")
+        .fetch_one(store.pool())
+        .await?
+        .try_into()
+        .unwrap_or(0);
 
     // The sealed partitions get their search index, as the maintenance task builds them.
     let t = Instant::now();
