@@ -11,6 +11,8 @@
 //!                                                   # index on the newest week only
 //! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! WHOLE_SPAN_RUNS=0 …                               # skip the searches over every partition
+//! ROLLUPS=off …                                    # aggregates read lines, not rollups
+//! REUSE_DB=logdrain_query_bench_123 …               # time a kept database again
 //! ONLY='stats|metrics' …                            # time only the cases naming one of these
 //! ```
 
@@ -372,7 +374,10 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         pool_size: 8,
         acquire_timeout: Duration::from_secs(30),
     })?;
-    let app = Application::bind(config, store.clone()).await?;
+    // ROLLUPS=off: the aggregates read every line (the reference the rollups answer like).
+    let rollups = std::env::var("ROLLUPS").map_or(true, |v| v != "off");
+    println!("aggregates read rollups: {rollups}");
+    let app = Application::bind(config, store.clone().with_rollup_reads(rollups)).await?;
     let addr = app.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {
@@ -429,11 +434,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             format!("{base}/stats/errors?since=30d"),
             10,
         ),
-        (
-            "`/metrics`, 7 days",
-            format!("{base}/metrics?since=7d"),
-            10,
-        ),
+        ("`/metrics`, 7 days", format!("{base}/metrics?since=7d"), 10),
         (
             "`q=` rare word, whole week",
             format!("{base}/logs?q={word}"),

@@ -15,7 +15,7 @@
 //! them before the writer runs. Each method runs [`ROUNDS`] times, alternating, on an emptied
 //! table; the median and the best round are reported. A third line times
 //! `Store::write_batch`, the whole transaction the server commits (frame ledger, COPY,
-//! counters), on the same batches.
+//! rollups, counters), on the same batches.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -23,6 +23,7 @@ use logdrain::classify::process_body;
 use logdrain::record::LogRecord;
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
+use logdrain::store::rollup::Rollup;
 use logdrain::store::{Job, Store};
 use logdrain::synth::Corpus;
 use serde_json::Value;
@@ -81,7 +82,7 @@ struct Batch {
     /// The arrays for [`UNNEST_INSERT`].
     columns: Columns,
     /// The jobs a server would have queued for these lines (frame ids get a round suffix).
-    jobs: Vec<(String, Vec<u8>, u32)>,
+    jobs: Vec<(String, Vec<u8>, u32, Rollup)>,
 }
 
 fn micros_to_utc(us: i64) -> DateTime<Utc> {
@@ -127,7 +128,13 @@ fn batches(app_id: i64) -> Vec<Batch> {
                 let mut rows = Vec::new();
                 encode_rows(&mut rows, &ctx, &body.records);
                 copy.extend_from_slice(&rows);
-                jobs.push((body.frame_id.clone(), rows, body.records.len() as u32));
+                let rollup = Rollup::of(app_id, &body.records);
+                jobs.push((
+                    body.frame_id.clone(),
+                    rows,
+                    body.records.len() as u32,
+                    rollup,
+                ));
                 for r in &body.records {
                     c.app_id.push(app_id);
                     c.ts.push(micros_to_utc(r.ts_us));
@@ -222,7 +229,8 @@ async fn write_all(
                 let jobs: Vec<Job> = batch
                     .jobs
                     .iter()
-                    .map(|(frame_id, rows, lines)| Job {
+                    .map(|(frame_id, rows, lines, rollup)| Job {
+                        rollup: rollup.clone(),
                         rule_events: Vec::new(),
                         app_id,
                         frame_id: Some(format!("{frame_id}-{round}")),

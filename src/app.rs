@@ -145,6 +145,8 @@ impl Application {
             config.maintenance.clone(),
             config.maintenance_every,
         ));
+        let rollup_merges =
+            tokio::spawn(rollup_merge_loop(store.clone(), config.rollup_merge_every));
         let state = AppState {
             query: Arc::new(QueryConfig {
                 api_token: config.api_token.clone(),
@@ -223,6 +225,8 @@ impl Application {
         // An index build in progress is abandoned (the next run starts it over).
         maintenance.abort();
         let _ = maintenance.await;
+        rollup_merges.abort();
+        let _ = rollup_merges.await;
         tracing::info!("shutdown: flushing the write queue");
         writers.shutdown().await;
         store.close().await;
@@ -256,6 +260,21 @@ async fn maintenance_loop(
             ),
             Ok(_) => tracing::debug!("maintenance running in another process"),
             Err(e) => tracing::warn!(error = %e, "maintenance failed; retrying on the next run"),
+        }
+    }
+}
+
+/// Merges the stats rollups' batch rows every `every`, for ever (aborted on shutdown). A merge
+/// is one statement per table, so an abort or a concurrent merge in another process loses and
+/// doubles nothing.
+async fn rollup_merge_loop(store: Store, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store.merge_rollups().await {
+            Ok(n) => tracing::debug!(merged = n, "rollups merged"),
+            Err(e) => tracing::warn!(error = %e, "rollup merge failed; retrying on the next run"),
         }
     }
 }

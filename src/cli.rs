@@ -260,6 +260,11 @@ pub struct ServeArgs {
     /// How often the maintenance task runs (partitions ahead, retention, search indexes).
     #[arg(long, env = "LOGDRAIN_MAINTENANCE_EVERY", default_value = "5m", value_parser = parse_duration)]
     pub maintenance_every: Duration,
+
+    /// How often the rows each batch adds to the stats rollups are merged into one per bucket
+    /// and group (between merges, reads of the current minute, hour and day add them up).
+    #[arg(long, env = "LOGDRAIN_ROLLUP_MERGE_EVERY", default_value = "30s", value_parser = parse_duration)]
+    pub rollup_merge_every: Duration,
 }
 
 /// Partitions and retention; shared by `serve` and `maintain`.
@@ -421,6 +426,14 @@ impl ServeArgs {
                 });
             } else {
                 self.maintenance_every
+            },
+            rollup_merge_every: if self.rollup_merge_every.is_zero() {
+                return Err(ConfigError {
+                    setting: "LOGDRAIN_ROLLUP_MERGE_EVERY",
+                    message: "must be greater than zero".into(),
+                });
+            } else {
+                self.rollup_merge_every
             },
         })
     }

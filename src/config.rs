@@ -98,6 +98,8 @@ pub struct ServeConfig {
     pub maintenance: crate::store::partitions::Policy,
     /// How often the maintenance task runs.
     pub maintenance_every: Duration,
+    /// How often the stats rollups' batch rows are merged.
+    pub rollup_merge_every: Duration,
     /// Ingest rules (`[rules]` of the config file), compiled once.
     pub rules: std::sync::Arc<crate::rules::Rules>,
 }

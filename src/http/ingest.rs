@@ -7,6 +7,7 @@ use super::AppState;
 use crate::classify::process_body;
 use crate::ingest::IngestError;
 use crate::store::copy::{encode_rows, RowContext};
+use crate::store::rollup::Rollup;
 use crate::store::Job;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -126,6 +127,7 @@ async fn receive(
         msg_count_mismatch,
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events,
+        rollup: Rollup::of(app_id, &processed.records),
     };
     let job_app = job.app_id;
     let job_rules = job.rule_events.clone();

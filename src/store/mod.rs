@@ -8,6 +8,7 @@ pub mod notify;
 pub mod partitions;
 pub mod pgcluster;
 pub mod read;
+pub mod rollup;
 mod write;
 
 /// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).
@@ -63,6 +64,9 @@ pub struct Store {
     pool: PgPool,
     /// The `statement_timeout` of the query API's reads (`None`: unbounded).
     query_timeout: Option<Duration>,
+    /// Whether the aggregates read whole minutes, hours and days from the rollups (the
+    /// default) or every line (the reference the rollups are tested and measured against).
+    rollup_reads: bool,
 }
 
 impl Store {
@@ -83,6 +87,7 @@ impl Store {
         Ok(Store {
             pool,
             query_timeout: None,
+            rollup_reads: true,
         })
     }
 
@@ -91,6 +96,7 @@ impl Store {
         Store {
             pool,
             query_timeout: None,
+            rollup_reads: true,
         }
     }
 
@@ -98,6 +104,13 @@ impl Store {
     /// Writers, maintenance and index builds are never bounded by it.
     pub fn with_query_timeout(mut self, timeout: Duration) -> Store {
         self.query_timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
+    /// The same store, whose aggregates read every line instead of the rollups (`false`):
+    /// the reference answer that tests and the query bench compare the rollups with.
+    pub fn with_rollup_reads(mut self, on: bool) -> Store {
+        self.rollup_reads = on;
         self
     }
 

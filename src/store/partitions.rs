@@ -99,6 +99,8 @@ pub struct Report {
     pub strays_deleted: u64,
     /// Frame-ledger entries pruned.
     pub frames_pruned: u64,
+    /// Rollup rows merged away (rows batches added, folded into one per bucket and group).
+    pub rollups_merged: u64,
     /// Database size after the run.
     pub db_bytes: i64,
     /// Set when the size budget could not be met.
@@ -228,7 +230,7 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
             .iter()
             .filter(|p| p.to_ts.timestamp_micros() <= cutoff)
         {
-            drop_partition(conn, &p.name, DropReason::Age, &mut report).await;
+            drop_partition(conn, p, DropReason::Age, &mut report).await;
         }
         let deleted = sqlx::query("DELETE FROM lines_default WHERE ts < $1")
             .bind(to_utc(cutoff))
@@ -265,7 +267,7 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
                 report.warning = Some(warning);
                 break;
             };
-            if !drop_partition(conn, &p.name, DropReason::Size, &mut report).await {
+            if !drop_partition(conn, &p, DropReason::Size, &mut report).await {
                 break;
             }
             report.db_bytes = db_size(conn).await?;
@@ -278,6 +280,9 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
         .execute(&mut *conn)
         .await?;
     report.frames_pruned = pruned.rows_affected();
+
+    // 5b. The rollup rows batches added since the last run, merged into one per bucket and group.
+    report.rollups_merged = crate::store::rollup::merge(conn).await?;
 
     // 6. Search indexes on sealed partitions, newest first (the likeliest to be searched).
     if policy.search_index {
@@ -401,13 +406,16 @@ async fn try_create(
     Ok(moved)
 }
 
-/// Drops a partition and its record; false when it could not (logged, retried next run).
+/// Drops a partition, its record and its rollups (the hour and day rows reaching past it are
+/// rebuilt from the minute rows that remain), all in one transaction; false when it could not
+/// (logged, retried next run).
 async fn drop_partition(
     conn: &mut PgConnection,
-    name: &str,
+    p: &PartitionRow,
     why: DropReason,
     report: &mut Report,
 ) -> bool {
+    let name = p.name.as_str();
     let result = async {
         let mut tx = begin_ddl(conn).await?;
         sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
@@ -417,6 +425,12 @@ async fn drop_partition(
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        crate::store::rollup::forget(
+            &mut tx,
+            p.from_ts.timestamp_micros(),
+            p.to_ts.timestamp_micros(),
+        )
+        .await?;
         tx.commit().await
     }
     .await;

@@ -10,6 +10,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+mod pieces;
 mod stats;
 
 pub use stats::{ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS};

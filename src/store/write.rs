@@ -2,6 +2,7 @@
 //! every new line, the per-app counters and the loss events. Either all of it commits or none.
 
 use super::copy::{COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
+use super::rollup::Rollup;
 use super::{Store, StoreError, LINES_CHANNEL};
 use std::collections::{BTreeMap, HashSet};
 
@@ -25,6 +26,8 @@ pub struct Job {
     /// What the ingest rules did: (rule, action, count), action `dropped`, `sampled_out` or
     /// `redacted`.
     pub rule_events: Vec<(String, &'static str, i64)>,
+    /// What the lines add to the per-minute rollups, written in the same transaction.
+    pub rollup: Rollup,
 }
 
 /// What became of one job in a committed batch.
@@ -110,6 +113,15 @@ impl Store {
             data.extend_from_slice(COPY_TRAILER);
             copy.send(data).await?;
             copy.finish().await?;
+        }
+
+        // The rollups of the stored jobs only: a duplicate's lines were counted the first time.
+        let mut rollup = Rollup::default();
+        for job in stored() {
+            rollup.absorb(&job.rollup);
+        }
+        if !rollup.is_empty() {
+            super::rollup::insert(&mut tx, &rollup).await?;
         }
 
         // Wake the tails of every app that got lines, in this process and every other one

@@ -136,6 +136,15 @@ impl TestApp {
         };
         let store = Store::connect(db_url, &settings).await.expect("connect");
         store.migrate().await.expect("migrate");
+        TestApp::spawn_with_store(db_url, config, store).await
+    }
+
+    /// A server with these settings over this store (e.g. one whose aggregates read lines only).
+    pub async fn spawn_with_store(db_url: &str, config: ServeConfig, store: Store) -> TestApp {
+        let settings = PoolSettings {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(2),
+        };
         let app = Application::bind(config, store.clone())
             .await
             .expect("bind");
@@ -346,4 +355,24 @@ impl TestApp {
             .await
             .expect("text")
     }
+}
+
+/// Runs maintenance as of `now`, waiting while another run (the server's own) holds the lock.
+pub async fn maintain(
+    store: &Store,
+    policy: &logdrain::store::partitions::Policy,
+    now: chrono::DateTime<chrono::Utc>,
+) -> logdrain::store::partitions::Report {
+    for _ in 0..200 {
+        let report = store
+            .maintain(policy, now.timestamp_micros())
+            .await
+            .expect("maintain");
+        if report.ran {
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("maintenance lock never free");
 }

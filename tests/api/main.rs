@@ -10,5 +10,6 @@ mod outage;
 mod partitions;
 mod query;
 mod reliability;
+mod rollups;
 mod rules;
 mod tls;

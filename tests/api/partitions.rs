@@ -2,9 +2,9 @@
 //! maintenance run as of a given time (as the server's periodic task does), then the lines
 //! read back through the query API and the partitions checked in the catalog.
 
-use crate::helpers::{basic, TestApp};
+use crate::helpers::{basic, maintain, TestApp};
 use chrono::{DateTime, Duration as Days, Utc};
-use logdrain::store::partitions::{DropReason, Policy, Report, LOCK_KEY};
+use logdrain::store::partitions::{DropReason, Policy, LOCK_KEY};
 use logdrain::store::Store;
 use serde_json::Value;
 use std::time::Duration;
@@ -18,22 +18,6 @@ async fn spawn() -> TestApp {
     let app = TestApp::spawn_with(&["--api-token", API, "--maintenance-every", "1h"]).await;
     app.app_with_token(APP, DRAIN).await;
     app
-}
-
-/// Runs maintenance as of `now`, waiting while another run (the server's own) holds the lock.
-async fn maintain(store: &Store, policy: &Policy, now: DateTime<Utc>) -> Report {
-    for _ in 0..200 {
-        let report = store
-            .maintain(policy, now.timestamp_micros())
-            .await
-            .expect("maintain");
-        if report.ran {
-            assert!(report.errors.is_empty(), "{:?}", report.errors);
-            return report;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("maintenance lock never free");
 }
 
 /// POSTs one Logplex body with `n` lines stamped `ts`, each saying `word i`.

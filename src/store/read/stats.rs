@@ -3,11 +3,20 @@
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
 use super::micros_to_utc;
+use super::pieces::{parts_or_empty, Binds};
 use crate::store::filter::TimeRange;
+use crate::store::rollup::{self, Dim, Pieces};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
 impl Store {
+    /// The pieces `[since, until)` is read in: whole buckets up to `max_span_secs` from the
+    /// rollups (when rollup reads are on), the rest from `lines`.
+    fn pieces(&self, range: TimeRange, max_span_secs: i32) -> Pieces {
+        let max = if self.rollup_reads { max_span_secs } else { 0 };
+        rollup::split(range.since_us, range.until_us, max)
+    }
+
     /// `/stats/requests`: router lines in the range grouped by `by`.
     pub async fn request_stats(
         &self,
@@ -16,16 +25,51 @@ impl Store {
         by: GroupBy,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
-        let key = by.sql();
         let order = match by {
             GroupBy::Minute | GroupBy::Hour => "key",
             _ => "count DESC, key",
         };
-        // Exact percentile_cont from a histogram: group by (key, service_ms) with a hash
-        // aggregate (service_ms is whole milliseconds, so a day has few distinct values per
-        // key), then read the values at the percentile positions off the running counts. One
-        // small sort per key instead of sorting every row; an index-only scan of
-        // lines_router_stats feeds it.
+        let max_span = match by {
+            GroupBy::Minute => 60,
+            GroupBy::Hour => 3_600,
+            _ => 86_400,
+        };
+        let pieces = self.pieces(range, max_span);
+        let mut binds = Binds::new(2);
+        // (key, service_ms, lines, errors, bytes) from each piece: line groups as the lines
+        // give them, and each rollup row's histogram plus one row carrying its errors and bytes.
+        let mut parts: Vec<String> = pieces
+            .lines
+            .iter()
+            .map(|&(a, b)| {
+                format!(
+                    "SELECT {} AS key, service_ms AS ms, count(*) AS c, \
+                            count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+                     FROM lines WHERE app_id = $1 AND kind = 'router' AND {} \
+                     GROUP BY 1, 2",
+                    by.sql(),
+                    binds.range("ts", a, b)
+                )
+            })
+            .collect();
+        if !pieces.rollups.is_empty() {
+            parts.push(format!(
+                "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
+                 CROSS JOIN LATERAL ( \
+                   SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
+                   FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
+                   UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
+                 ) x \
+                 WHERE r.app_id = $1 AND r.dim = '{}' AND ({})",
+                by.rollup_key(),
+                by.dim().as_str(),
+                binds.spans(&pieces.rollups)
+            ));
+        }
+        // Exact percentile_cont from a histogram: group by (key, service_ms) (service_ms is
+        // whole milliseconds, so a day has few distinct values per key, and the rollups keep
+        // exactly these counts), then read the values at the percentile positions off the
+        // running counts. One small sort per key instead of sorting every row.
         let pct = |p: &str, name: &str| {
             format!(
                 "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
@@ -39,10 +83,8 @@ impl Store {
         };
         let sql = format!(
             "WITH r AS ( \
-               SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
-                      count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
-               GROUP BY 1, 2 \
+               SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
+               FROM ({}) p GROUP BY 1, 2 \
              ), g AS ( \
                SELECT key, ms, c, e, b, \
                       sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
@@ -54,7 +96,8 @@ impl Store {
                FROM g GROUP BY key \
              ) \
              SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
-             ORDER BY {order} LIMIT $4",
+             ORDER BY {order} LIMIT $2",
+            parts_or_empty(&parts, "SELECT NULL::text AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, NULL::numeric AS b WHERE false"),
             pct("0.5", "p50"),
             pct("0.95", "p95"),
             pct("0.99", "p99"),
@@ -64,11 +107,8 @@ impl Store {
         );
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(&sql)
-                    .bind(app_id)
-                    .bind(micros_to_utc(range.since_us))
-                    .bind(micros_to_utc(range.until_us))
-                    .bind(limit)
+                binds
+                    .apply(sqlx::query_as(&sql).bind(app_id).bind(limit))
                     .fetch_all(c)
                     .await
             })
@@ -82,46 +122,124 @@ impl Store {
         app_id: i64,
         range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
+        let pieces = self.pieces(range, 86_400);
+        let mut binds = Binds::new(1);
+        let mut parts: Vec<String> = pieces
+            .lines
+            .iter()
+            .map(|&(a, b)| {
+                format!(
+                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
+                            min(ts) AS first_seen, max(ts) AS last_seen \
+                     FROM lines WHERE app_id = $1 AND code IS NOT NULL AND {} GROUP BY code",
+                    binds.range("ts", a, b)
+                )
+            })
+            .collect();
+        if !pieces.rollups.is_empty() {
+            parts.push(format!(
+                "SELECT code, \"desc\", count, first_seen, last_seen FROM code_rollups \
+                 WHERE app_id = $1 AND ({})",
+                binds.spans(&pieces.rollups)
+            ));
+        }
+        let sql = format!(
+            "SELECT code, max(\"desc\") AS desc, sum(count)::int8 AS count, \
+                    min(first_seen) AS first_seen, max(last_seen) AS last_seen \
+             FROM ({}) p GROUP BY code ORDER BY sum(count) DESC, code",
+            parts_or_empty(
+                &parts,
+                "SELECT NULL::text AS code, NULL::text AS desc, 0::int8 AS count, \
+                NULL::timestamptz AS first_seen, NULL::timestamptz AS last_seen WHERE false"
+            )
+        );
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(
-                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
-                    min(ts) AS first_seen, max(ts) AS last_seen \
-             FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
-             GROUP BY code ORDER BY count(*) DESC, code",
-                )
-                .bind(app_id)
-                .bind(micros_to_utc(range.since_us))
-                .bind(micros_to_utc(range.until_us))
-                .fetch_all(c)
-                .await
+                binds
+                    .apply(sqlx::query_as(&sql).bind(app_id))
+                    .fetch_all(c)
+                    .await
             })
         })
         .await
     }
 
-    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket.
+    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket: the exact mean of the
+    /// samples (numeric sums), rounded once to float8.
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
         range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
-        let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
-        let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
+        // Rollup buckets lie inside one output bucket when the output width is a multiple of
+        // theirs (both grids start at UTC midnight).
+        let max_span = rollup::SPANS_SECS
+            .into_iter()
+            .filter(|s| bucket_secs % i64::from(*s) == 0)
+            .max()
+            .unwrap_or(0);
+        let pieces = self.pieces(range, max_span);
+        let mut binds = Binds::new(2);
+        let bin = |col: &str| {
+            format!("date_bin(make_interval(secs => $2), {col}, TIMESTAMPTZ '2000-01-01')")
+        };
+        let number = |k: &str| {
+            format!(
+                "CASE WHEN jsonb_typeof(fields -> '{k}') = 'number' THEN (fields->>'{k}')::numeric END"
+            )
+        };
+        let line_cols: Vec<String> = METRIC_KEYS
+            .iter()
+            .map(|k| format!("count({0}) AS n_{k}, sum({0}) AS s_{k}", number(k)))
+            .collect();
+        let rollup_cols: Vec<String> = METRIC_KEYS
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("samples[{0}] AS n_{k}, sums[{0}] AS s_{k}", i + 1))
+            .collect();
+        let means: Vec<String> = METRIC_KEYS
+            .iter()
+            .map(|k| format!("(sum(s_{k}) / NULLIF(sum(n_{k}), 0))::float8 AS {k}"))
+            .collect();
+        let mut parts: Vec<String> = pieces
+            .lines
+            .iter()
+            .map(|&(a, b)| {
+                format!(
+                    "SELECT dyno, {} AS ts, {} FROM lines \
+                     WHERE app_id = $1 AND kind = 'runtime_metric' AND {} GROUP BY 1, 2",
+                    bin("ts"),
+                    line_cols.join(", "),
+                    binds.range("ts", a, b)
+                )
+            })
+            .collect();
+        if !pieces.rollups.is_empty() {
+            parts.push(format!(
+                "SELECT dyno, {} AS ts, {} FROM metric_rollups WHERE app_id = $1 AND ({})",
+                bin("bucket"),
+                rollup_cols.join(", "),
+                binds.spans(&pieces.rollups)
+            ));
+        }
+        let empty_cols: Vec<String> = METRIC_KEYS
+            .iter()
+            .map(|k| format!("0::int8 AS n_{k}, 0::numeric AS s_{k}"))
+            .collect();
+        let empty = format!(
+            "SELECT ''::text COLLATE \"C\" AS dyno, now() AS ts, {} WHERE false",
+            empty_cols.join(", ")
+        );
         let sql = format!(
-            "SELECT dyno, date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, {} \
-             FROM lines WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-            cols.join(", ")
+            "SELECT dyno, ts, {} FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
+            means.join(", "),
+            parts_or_empty(&parts, &empty)
         );
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(&sql)
-                    .bind(app_id)
-                    .bind(micros_to_utc(range.since_us))
-                    .bind(micros_to_utc(range.until_us))
-                    .bind(bucket_secs as f64)
+                binds
+                    .apply(sqlx::query_as(&sql).bind(app_id).bind(bucket_secs as f64))
                     .fetch_all(c)
                     .await
             })
@@ -269,6 +387,32 @@ impl GroupBy {
             "hour" => GroupBy::Hour,
             _ => return None,
         })
+    }
+
+    /// The rollup rows this grouping reads.
+    fn dim(self) -> Dim {
+        match self {
+            GroupBy::Path => Dim::Route,
+            GroupBy::Status => Dim::Status,
+            GroupBy::Dyno => Dim::Dyno,
+            GroupBy::Method => Dim::Method,
+            GroupBy::Host => Dim::Host,
+            GroupBy::Minute | GroupBy::Hour => Dim::All,
+        }
+    }
+
+    /// The group key of a rollup row, as text of the same collation as [`GroupBy::sql`]'s.
+    fn rollup_key(self) -> &'static str {
+        match self {
+            GroupBy::Path => "r.key COLLATE \"C\"",
+            GroupBy::Status | GroupBy::Dyno | GroupBy::Method | GroupBy::Host => "r.key",
+            GroupBy::Minute => {
+                "to_char(date_trunc('minute', r.bucket AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            }
+            GroupBy::Hour => {
+                "to_char(date_trunc('hour', r.bucket AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            }
+        }
     }
 
     /// The SQL expression of the group key (as text).

@@ -1,0 +1,296 @@
+//! PURE: what a batch of lines adds to the rollups (migrations/0006, docs/ROLLUPS.md), and how a
+//! read splits its time range into whole days, hours and minutes read from rollups and the
+//! sub-minute edges read from `lines`. The SQL that writes and merges them is in `rollup/sql.rs`.
+
+mod sql;
+
+pub(crate) use sql::{forget, insert, merge};
+
+use crate::record::{write_fields_json, Kind, LogRecord};
+use std::collections::{BTreeMap, HashMap};
+
+/// The bucket widths rollups are kept at, finest first: a minute, an hour, a UTC day.
+pub const SPANS_SECS: [i32; 3] = [60, 3_600, 86_400];
+
+const MINUTE_US: i64 = 60_000_000;
+
+/// The groupings of router lines, one per `/stats/requests?by=` family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Dim {
+    /// No key: by=minute and by=hour read these.
+    All,
+    /// The normalised path (by=path).
+    Route,
+    /// The status, as text (by=status).
+    Status,
+    /// The router's `dyno=` (by=dyno).
+    Dyno,
+    /// by=method.
+    Method,
+    /// by=host.
+    Host,
+}
+
+impl Dim {
+    const ALL: [Dim; 6] = [
+        Dim::All,
+        Dim::Route,
+        Dim::Status,
+        Dim::Dyno,
+        Dim::Method,
+        Dim::Host,
+    ];
+
+    /// The `dim` column's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::All => "all",
+            Dim::Route => "route",
+            Dim::Status => "status",
+            Dim::Dyno => "dyno",
+            Dim::Method => "method",
+            Dim::Host => "host",
+        }
+    }
+}
+
+/// One group's lines in one bucket: counts, bytes and the exact service-time histogram.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    /// Router lines.
+    pub count: i64,
+    /// Lines with status >= 500.
+    pub errors: i64,
+    /// Sum of `bytes` (absent counts 0).
+    pub bytes: i64,
+    /// service_ms → lines with that value.
+    pub hist: BTreeMap<i32, i64>,
+    /// Lines without a service_ms.
+    pub no_ms: i64,
+}
+
+impl Cell {
+    fn add(&mut self, other: &Cell) {
+        self.count += other.count;
+        self.errors += other.errors;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        for (ms, n) in &other.hist {
+            *self.hist.entry(*ms).or_default() += n;
+        }
+        self.no_ms += other.no_ms;
+    }
+}
+
+/// The cells of one (app, bucket, dimension), by key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Groups {
+    /// Keyed groups.
+    pub keyed: HashMap<Box<str>, Cell>,
+    /// The group of lines without a key (no route, no host, …).
+    pub none: Option<Cell>,
+}
+
+impl Groups {
+    fn cell(&mut self, key: Option<&str>) -> &mut Cell {
+        match key {
+            None => self.none.get_or_insert_with(Cell::default),
+            // Look up by &str first: a new key is allocated once, not on every line.
+            Some(k) if self.keyed.contains_key(k) => match self.keyed.get_mut(k) {
+                Some(cell) => cell,
+                None => unreachable!("the key was just found"),
+            },
+            Some(k) => self.keyed.entry(k.into()).or_default(),
+        }
+    }
+
+    fn add(&mut self, other: &Groups) {
+        for (k, c) in &other.keyed {
+            self.cell(Some(k)).add(c);
+        }
+        if let Some(c) = &other.none {
+            self.cell(None).add(c);
+        }
+    }
+}
+
+/// A line the rollup SQL aggregates itself: a coded line (`/stats/errors` reads its `desc`)
+/// or a runtime-metrics line (`/metrics` reads its samples). Both are a small share of lines,
+/// and letting Postgres read the same `fields` JSON the line stores keeps `->>` semantics
+/// (duplicate keys, number text) identical to the line queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sampled {
+    /// The app.
+    pub app_id: i64,
+    /// The line's timestamp, µs since the Unix epoch.
+    pub ts_us: i64,
+    /// The code (coded lines) or the dyno (metrics lines).
+    pub key: String,
+    /// The line's `fields` as stored, or None when it has none.
+    pub fields: Option<String>,
+}
+
+/// What a set of stored lines adds to the rollups. Built per request beside the COPY rows;
+/// the batch writer adds up the rollups of the requests it commits and writes them in the
+/// same transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rollup {
+    /// Router lines per (app, minute start µs, dimension).
+    pub requests: BTreeMap<(i64, i64, Dim), Groups>,
+    /// Lines with an H/R/L code.
+    pub codes: Vec<Sampled>,
+    /// Runtime-metrics lines.
+    pub metrics: Vec<Sampled>,
+}
+
+impl Rollup {
+    /// The rollup of `records`, lines of app `app_id` about to be stored.
+    pub fn of(app_id: i64, records: &[LogRecord<'_>]) -> Rollup {
+        let mut out = Rollup::default();
+        let mut status_text = String::new();
+        for rec in records {
+            let c = &rec.columns;
+            if rec.kind == Kind::Router {
+                let minute = rec.ts_us.div_euclid(MINUTE_US) * MINUTE_US;
+                status_text.clear();
+                if let Some(s) = c.status {
+                    status_text.push_str(&s.to_string());
+                }
+                for dim in Dim::ALL {
+                    let key = match dim {
+                        Dim::All => None,
+                        Dim::Route => c.route.as_deref(),
+                        Dim::Status => c.status.map(|_| status_text.as_str()),
+                        Dim::Dyno => c.router_dyno.as_deref(),
+                        Dim::Method => c.method.as_deref(),
+                        Dim::Host => c.host.as_deref(),
+                    };
+                    let cell = out
+                        .requests
+                        .entry((app_id, minute, dim))
+                        .or_default()
+                        .cell(key);
+                    cell.count += 1;
+                    if c.status.is_some_and(|s| s >= 500) {
+                        cell.errors += 1;
+                    }
+                    cell.bytes = cell.bytes.saturating_add(c.bytes.unwrap_or(0));
+                    match c.service_ms {
+                        Some(ms) => *cell.hist.entry(ms).or_default() += 1,
+                        None => cell.no_ms += 1,
+                    }
+                }
+            }
+            let sampled = |key: &str| {
+                let mut json = Vec::new();
+                let fields = write_fields_json(&rec.fields, &mut json)
+                    .then(|| String::from_utf8_lossy(&json).into_owned());
+                Sampled {
+                    app_id,
+                    ts_us: rec.ts_us,
+                    key: key.to_owned(),
+                    fields,
+                }
+            };
+            if let Some(code) = c.code.as_deref() {
+                out.codes.push(sampled(code));
+            }
+            if rec.kind == Kind::RuntimeMetric {
+                out.metrics.push(sampled(&rec.dyno));
+            }
+        }
+        out
+    }
+
+    /// Adds `other` to this rollup.
+    pub fn absorb(&mut self, other: &Rollup) {
+        for (k, g) in &other.requests {
+            self.requests.entry(*k).or_default().add(g);
+        }
+        self.codes.extend(other.codes.iter().cloned());
+        self.metrics.extend(other.metrics.iter().cloned());
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.codes.is_empty() && self.metrics.is_empty()
+    }
+
+    /// The request rows at every span: ((app, span, bucket µs, dim), groups).
+    pub fn request_rows(&self) -> BTreeMap<(i64, i32, i64, Dim), Groups> {
+        let mut out: BTreeMap<(i64, i32, i64, Dim), Groups> = BTreeMap::new();
+        for ((app, minute, dim), groups) in &self.requests {
+            for span in SPANS_SECS {
+                let bucket = floor(*minute, span);
+                out.entry((*app, span, bucket, *dim))
+                    .or_default()
+                    .add(groups);
+            }
+        }
+        out
+    }
+}
+
+/// `us` rounded down to a multiple of `span_secs` seconds since the epoch.
+pub fn floor(us: i64, span_secs: i32) -> i64 {
+    let span = i64::from(span_secs) * 1_000_000;
+    us.div_euclid(span) * span
+}
+
+/// `us` rounded up to a multiple of `span_secs` seconds since the epoch.
+pub fn ceil(us: i64, span_secs: i32) -> i64 {
+    let span = i64::from(span_secs) * 1_000_000;
+    let f = floor(us, span_secs);
+    if f == us {
+        us
+    } else {
+        f.saturating_add(span)
+    }
+}
+
+/// How one read covers `[since, until)`: ranges of `lines` and ranges of rollup buckets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pieces {
+    /// `[from, to)` ranges (µs) read from `lines`: the parts no whole rollup bucket covers.
+    pub lines: Vec<(i64, i64)>,
+    /// `(span_secs, from, to)`: rollup rows of that span whose bucket starts in `[from, to)`.
+    pub rollups: Vec<(i32, i64, i64)>,
+}
+
+/// Splits `[since, until)` into the coarsest whole buckets up to `max_span_secs` (0: no
+/// rollups, everything from `lines`). Every instant of the range is in exactly one piece.
+pub fn split(since: i64, until: i64, max_span_secs: i32) -> Pieces {
+    let mut out = Pieces::default();
+    let spans: Vec<i32> = SPANS_SECS
+        .into_iter()
+        .filter(|s| *s <= max_span_secs)
+        .collect();
+    let (mut lo, mut hi) = (since, until);
+    // Edges at the finer level are what lies between the range and the next coarser grid.
+    let mut edges: Vec<(Option<i32>, i64, i64)> = Vec::new();
+    let mut finer: Option<i32> = None;
+    for span in spans {
+        let (a, b) = (ceil(lo, span), floor(hi, span));
+        if a >= b {
+            break;
+        }
+        edges.push((finer, lo, a));
+        edges.push((finer, b, hi));
+        (lo, hi, finer) = (a, b, Some(span));
+    }
+    edges.push((finer, lo, hi));
+    for (span, a, b) in edges {
+        if a >= b {
+            continue;
+        }
+        match span {
+            None => out.lines.push((a, b)),
+            Some(s) => out.rollups.push((s, a, b)),
+        }
+    }
+    out.lines.sort_unstable();
+    out.rollups.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests;

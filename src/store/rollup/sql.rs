@@ -1,0 +1,314 @@
+//! The rollup tables' SQL: the batch writer's inserts (inside its transaction), the merge
+//! maintenance runs, and the deletion that follows a dropped partition.
+
+use super::{ceil, floor, Rollup, Sampled, SPANS_SECS};
+use crate::store::read::micros_to_utc;
+use crate::store::read::METRIC_KEYS;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use std::fmt::Write as _;
+
+/// `date_bin` of `col` to `secs`-wide buckets on the grid rollups use (UTC days, hours,
+/// minutes since the epoch; 2000-01-01 is on it).
+fn bin(secs: &str, col: &str) -> String {
+    format!("date_bin(make_interval(secs => {secs}), {col}, TIMESTAMPTZ '2000-01-01 00:00:00+00')")
+}
+
+const SPANS_VALUES: &str = "(VALUES (60), (3600), (86400)) AS s(secs)";
+
+/// Writes `rollup` (the sum of a batch's requests) as unmerged rows, in the caller's
+/// transaction.
+pub(crate) async fn insert(conn: &mut PgConnection, rollup: &Rollup) -> Result<(), sqlx::Error> {
+    let rows = rollup.request_rows();
+    if !rows.is_empty() {
+        let mut app = Vec::new();
+        let mut span = Vec::new();
+        let mut bucket: Vec<DateTime<Utc>> = Vec::new();
+        let mut dim = Vec::new();
+        let mut key: Vec<Option<&str>> = Vec::new();
+        let mut count = Vec::new();
+        let mut errors = Vec::new();
+        let mut bytes = Vec::new();
+        let mut ms = Vec::new();
+        let mut ms_count = Vec::new();
+        for ((a, s, b, d), groups) in &rows {
+            let cells = groups
+                .keyed
+                .iter()
+                .map(|(k, c)| (Some(&**k), c))
+                .chain(groups.none.iter().map(|c| (None, c)));
+            for (k, c) in cells {
+                app.push(*a);
+                span.push(*s);
+                bucket.push(micros_to_utc(*b));
+                dim.push(d.as_str());
+                key.push(k);
+                count.push(c.count);
+                errors.push(c.errors);
+                bytes.push(c.bytes);
+                // Array literals: one text per row, since UNNEST cannot take ragged arrays.
+                let (mut values, mut counts) = (String::from("{"), String::from("{"));
+                for (v, n) in &c.hist {
+                    let _ = write!(values, "{v},");
+                    let _ = write!(counts, "{n},");
+                }
+                if c.no_ms > 0 {
+                    values.push_str("NULL,");
+                    let _ = write!(counts, "{},", c.no_ms);
+                }
+                values.pop();
+                counts.pop();
+                values.push('}');
+                counts.push('}');
+                ms.push(values);
+                ms_count.push(counts);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO request_rollups \
+               (app_id, span_secs, bucket, dim, key, count, errors, bytes, ms, ms_count) \
+             SELECT a, s, b, d, k, n, e, y, ms::int4[], mc::int8[] \
+             FROM UNNEST($1::int8[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], \
+                         $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[]) \
+                  AS t(a, s, b, d, k, n, e, y, ms, mc)",
+        )
+        .bind(&app)
+        .bind(&span)
+        .bind(&bucket)
+        .bind(&dim)
+        .bind(&key)
+        .bind(&count)
+        .bind(&errors)
+        .bind(&bytes)
+        .bind(&ms)
+        .bind(&ms_count)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !rollup.codes.is_empty() {
+        let (app, ts, code, fields) = columns(&rollup.codes);
+        sqlx::query(&format!(
+            "INSERT INTO code_rollups (app_id, span_secs, bucket, code, \"desc\", count, \
+               first_seen, last_seen) \
+             SELECT t.a, s.secs, {}, t.code, t.f::jsonb ->> 'desc', count(*), min(t.ts), max(t.ts) \
+             FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[]) AS t(a, ts, code, f) \
+             CROSS JOIN {SPANS_VALUES} GROUP BY 1, 2, 3, 4, 5",
+            bin("s.secs", "t.ts")
+        ))
+        .bind(&app)
+        .bind(&ts)
+        .bind(&code)
+        .bind(&fields)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !rollup.metrics.is_empty() {
+        let (app, ts, dyno, fields) = columns(&rollup.metrics);
+        sqlx::query(&format!(
+            "WITH t AS ( \
+               SELECT a, ts, dyno, f::jsonb AS f \
+               FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[]) AS t(a, ts, dyno, f) \
+             ), per AS ( \
+               SELECT t.a, s.secs, {} AS bucket, t.dyno, k.i, \
+                      count(x.v) AS n, COALESCE(sum(x.v), 0) AS total \
+               FROM t CROSS JOIN {SPANS_VALUES} \
+               CROSS JOIN unnest($5::text[]) WITH ORDINALITY AS k(name, i) \
+               CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.f -> k.name) = 'number' \
+                                          THEN (t.f ->> k.name)::numeric END AS v) AS x \
+               GROUP BY 1, 2, 3, 4, 5 \
+             ) \
+             INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums) \
+             SELECT a, secs, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i) \
+             FROM per GROUP BY 1, 2, 3, 4",
+            bin("s.secs", "t.ts")
+        ))
+        .bind(&app)
+        .bind(&ts)
+        .bind(&dyno)
+        .bind(&fields)
+        .bind(METRIC_KEYS)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The columns of sampled lines, for UNNEST.
+type SampledColumns<'a> = (
+    Vec<i64>,
+    Vec<DateTime<Utc>>,
+    Vec<&'a str>,
+    Vec<Option<&'a str>>,
+);
+
+fn columns(lines: &[Sampled]) -> SampledColumns<'_> {
+    (
+        lines.iter().map(|l| l.app_id).collect(),
+        lines.iter().map(|l| micros_to_utc(l.ts_us)).collect(),
+        lines.iter().map(|l| l.key.as_str()).collect(),
+        lines.iter().map(|l| l.fields.as_deref()).collect(),
+    )
+}
+
+/// The three rollup tables.
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Requests,
+    Codes,
+    Metrics,
+}
+
+impl Table {
+    const ALL: [Table; 3] = [Table::Requests, Table::Codes, Table::Metrics];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Requests => "request_rollups",
+            Table::Codes => "code_rollups",
+            Table::Metrics => "metric_rollups",
+        }
+    }
+
+    /// The columns (besides app_id, span_secs and bucket) whose rows one merge rewrites
+    /// together: a request dimension is merged on its own.
+    fn merge_scope(self) -> &'static [&'static str] {
+        match self {
+            Table::Requests => &["dim"],
+            Table::Codes | Table::Metrics => &[],
+        }
+    }
+
+    /// The row's columns after app_id, span_secs and bucket, for a source relation `src`.
+    fn payload(self) -> &'static str {
+        match self {
+            Table::Requests => "dim, key, count, errors, bytes, ms, ms_count",
+            Table::Codes => "code, \"desc\", count, first_seen, last_seen",
+            Table::Metrics => "dyno, samples, sums",
+        }
+    }
+
+    /// `INSERT` of the merged rows of `src` (a relation with this table's columns): one per
+    /// (app, span, bucket, group), sums unchanged.
+    fn insert_merged(self, src: &str) -> String {
+        let t = self.name();
+        match self {
+            Table::Requests => format!(
+                "INSERT INTO {t} (app_id, span_secs, bucket, dim, key, count, errors, bytes, ms, \
+                   ms_count, merged) \
+                 SELECT app_id, span_secs, bucket, dim, key, sum(n)::int8, sum(e)::int8, \
+                        sum(b)::int8, array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true \
+                 FROM ( \
+                   SELECT r.app_id, r.span_secs, r.bucket, r.dim, r.key, x.ms, sum(x.c)::int8 AS c, \
+                          sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n, \
+                          sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e, \
+                          sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b \
+                   FROM {src} r, unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i) \
+                   GROUP BY 1, 2, 3, 4, 5, 6 \
+                 ) h GROUP BY 1, 2, 3, 4, 5"
+            ),
+            Table::Codes => format!(
+                "INSERT INTO {t} (app_id, span_secs, bucket, code, \"desc\", count, first_seen, \
+                   last_seen, merged) \
+                 SELECT app_id, span_secs, bucket, code, \"desc\", sum(count)::int8, \
+                        min(first_seen), max(last_seen), true \
+                 FROM {src} r GROUP BY 1, 2, 3, 4, 5"
+            ),
+            Table::Metrics => format!(
+                "INSERT INTO {t} (app_id, span_secs, bucket, dyno, samples, sums, merged) \
+                 SELECT app_id, span_secs, bucket, dyno, array_agg(n ORDER BY i), \
+                        array_agg(total ORDER BY i), true \
+                 FROM ( \
+                   SELECT r.app_id, r.span_secs, r.bucket, r.dyno, x.i, sum(x.n)::int8 AS n, \
+                          sum(x.total) AS total \
+                   FROM {src} r, unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i) \
+                   GROUP BY 1, 2, 3, 4, 5 \
+                 ) h GROUP BY 1, 2, 3, 4"
+            ),
+        }
+    }
+}
+
+impl Store {
+    /// Merges the rollup rows batches added (maintenance does it every run; tests and the
+    /// query bench call it directly). Returns how many rows were merged away.
+    pub async fn merge_rollups(&self) -> Result<u64, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(merge(&mut conn).await?)
+    }
+}
+
+/// Merges the rows batches added into one row per bucket and group. Each table is one
+/// statement: its rows are deleted and their sums inserted in the same snapshot, so a
+/// concurrent read sees the rows before or after, never both, and rows a batch commits
+/// meanwhile are left for the next run.
+pub(crate) async fn merge(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
+    let mut merged = 0;
+    for table in Table::ALL {
+        let t = table.name();
+        let scope = table.merge_scope();
+        let on: String = scope
+            .iter()
+            .map(|c| format!(" AND r.{c} = g.{c}"))
+            .collect();
+        let group_cols: String = scope.iter().map(|c| format!(", {c}")).collect();
+        let sql = format!(
+            "WITH g AS (SELECT DISTINCT app_id, span_secs, bucket{group_cols} FROM {t} \
+                        WHERE NOT merged), \
+             d AS (DELETE FROM {t} r USING g WHERE r.app_id = g.app_id \
+                   AND r.span_secs = g.span_secs AND r.bucket = g.bucket{on} RETURNING r.*), \
+             ins AS ({} RETURNING 1) \
+             SELECT (SELECT count(*) FROM d) - (SELECT count(*) FROM ins)",
+            table.insert_merged("d")
+        );
+        let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *conn).await?;
+        merged += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(merged)
+}
+
+/// Deletes the rollups of `[from_us, to_us)` (a partition being dropped, in its transaction)
+/// and rebuilds the hour and day rows that reach past it from the minute rows that remain.
+pub(crate) async fn forget(
+    conn: &mut PgConnection,
+    from_us: i64,
+    to_us: i64,
+) -> Result<(), sqlx::Error> {
+    for table in Table::ALL {
+        let t = table.name();
+        sqlx::query(&format!(
+            "DELETE FROM {t} WHERE span_secs = 60 AND bucket >= $1 AND bucket < $2"
+        ))
+        .bind(micros_to_utc(floor(from_us, 60)))
+        .bind(micros_to_utc(ceil(to_us, 60)))
+        .execute(&mut *conn)
+        .await?;
+        for span in SPANS_SECS.into_iter().filter(|s| *s > 60) {
+            let (a, b) = (
+                micros_to_utc(floor(from_us, span)),
+                micros_to_utc(ceil(to_us, span)),
+            );
+            sqlx::query(&format!(
+                "DELETE FROM {t} WHERE span_secs = $3 AND bucket >= $1 AND bucket < $2"
+            ))
+            .bind(a)
+            .bind(b)
+            .bind(span)
+            .execute(&mut *conn)
+            .await?;
+            let src = format!(
+                "(SELECT app_id, $3::int4 AS span_secs, {} AS bucket, {} FROM {t} \
+                  WHERE span_secs = 60 AND bucket >= $1 AND bucket < $2)",
+                bin("$3", "bucket"),
+                table.payload()
+            );
+            sqlx::query(&table.insert_merged(&src))
+                .bind(a)
+                .bind(b)
+                .bind(span)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}

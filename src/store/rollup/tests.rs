@@ -1,0 +1,124 @@
+use super::*;
+use proptest::prelude::*;
+
+const M: i64 = 60_000_000;
+const H: i64 = 60 * M;
+const D: i64 = 24 * H;
+
+fn covered(p: &Pieces) -> Vec<(i64, i64)> {
+    let mut all: Vec<(i64, i64)> = p
+        .lines
+        .iter()
+        .copied()
+        .chain(p.rollups.iter().map(|&(_, a, b)| (a, b)))
+        .collect();
+    all.sort_unstable();
+    all
+}
+
+#[test]
+fn a_month_is_days_inside_hours_inside_minutes_inside_line_edges() {
+    let since = 3 * D + 14 * H + 3 * M + 27_000_000;
+    let until = since + 30 * D;
+    let p = split(since, until, 86_400);
+    assert_eq!(
+        p.lines,
+        vec![(since, since + 33_000_000), (until - 27_000_000, until)]
+    );
+    assert_eq!(
+        p.rollups,
+        vec![
+            (60, 3 * D + 14 * H + 4 * M, 3 * D + 15 * H),
+            (60, 33 * D + 14 * H, 33 * D + 14 * H + 3 * M),
+            (3_600, 3 * D + 15 * H, 4 * D),
+            (3_600, 33 * D, 33 * D + 14 * H),
+            (86_400, 4 * D, 33 * D),
+        ]
+    );
+}
+
+#[test]
+fn a_range_inside_one_minute_is_read_from_lines_only() {
+    let p = split(10 * M + 1, 10 * M + 59_000_000, 86_400);
+    assert_eq!(p.lines, vec![(10 * M + 1, 10 * M + 59_000_000)]);
+    assert!(p.rollups.is_empty());
+}
+
+#[test]
+fn rollups_off_reads_everything_from_lines() {
+    let p = split(0, 40 * D, 0);
+    assert_eq!(p.lines, vec![(0, 40 * D)]);
+    assert!(p.rollups.is_empty());
+}
+
+#[test]
+fn by_minute_never_reads_hour_rows() {
+    let p = split(0, 3 * H, 60);
+    assert_eq!(p.rollups, vec![(60, 0, 3 * H)]);
+    assert!(p.lines.is_empty());
+}
+
+proptest! {
+    #[test]
+    fn every_instant_is_in_exactly_one_piece_and_buckets_are_whole(
+        since in -5 * D..40 * D,
+        len in 0i64..35 * D,
+        max in prop::sample::select(vec![0, 60, 3_600, 86_400]),
+    ) {
+        let until = since + len;
+        let p = split(since, until, max);
+        let all = covered(&p);
+        let mut at = since;
+        for (a, b) in &all {
+            prop_assert_eq!(*a, at);
+            prop_assert!(a < b);
+            at = *b;
+        }
+        prop_assert_eq!(at, if len == 0 { since } else { until });
+        for (span, a, b) in &p.rollups {
+            prop_assert!(*span <= max);
+            prop_assert_eq!(floor(*a, *span), *a);
+            prop_assert_eq!(floor(*b, *span), *b);
+        }
+        prop_assert!(p.lines.len() <= 2);
+    }
+}
+
+#[test]
+fn a_router_line_counts_once_in_every_dimension_and_span() {
+    let body = b"<158>1 2024-05-01T10:00:01.5+00:00 host heroku router - at=info method=GET \
+path=\"/items/42?x=1\" host=shop.example request_id=r1 fwd=\"1.2.3.4\" dyno=web.1 connect=0ms \
+service=12ms status=503 bytes=7 protocol=https\n";
+    let framed = format!("{} {}", body.len(), String::from_utf8_lossy(body));
+    let processed = crate::classify::process_body(framed.as_bytes(), 1 << 20, 0);
+    let r = Rollup::of(7, &processed.records);
+    let rows = r.request_rows();
+    // 6 dimensions × 3 spans.
+    assert_eq!(rows.len(), 18);
+    for ((app, span, bucket, dim), groups) in &rows {
+        assert_eq!(*app, 7);
+        assert_eq!(floor(*bucket, *span), *bucket);
+        let cells: Vec<&Cell> = groups.keyed.values().chain(groups.none.iter()).collect();
+        assert_eq!(cells.len(), 1, "{dim:?}");
+        assert_eq!(cells[0].count, 1);
+        assert_eq!(cells[0].errors, 1);
+        assert_eq!(cells[0].bytes, 7);
+        assert_eq!(cells[0].hist.get(&12), Some(&1));
+    }
+    let route = &rows[&(7, 60, 1_714_557_600_000_000, Dim::Route)];
+    assert!(route.keyed.contains_key("/items/:id"));
+    let status = &rows[&(7, 86_400, 1_714_521_600_000_000, Dim::Status)];
+    assert!(status.keyed.contains_key("503"));
+    assert!(r.codes.is_empty() && r.metrics.is_empty());
+
+    let mut twice = r.clone();
+    twice.absorb(&r);
+    let rows2 = twice.request_rows();
+    assert_eq!(
+        rows2[&(7, 3_600, 1_714_557_600_000_000, Dim::All)]
+            .none
+            .as_ref()
+            .map(|c| c.count),
+        Some(2)
+    );
+}
