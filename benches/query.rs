@@ -400,6 +400,41 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             30,
         ),
         (
+            "filter: latest 100 of one dyno (`dyno=web.1`)",
+            format!("{base}/logs?n=100&dyno=web.1"),
+            20,
+        ),
+        (
+            "filter: latest 100 of a process type (`type=worker`)",
+            format!("{base}/logs?n=100&type=worker"),
+            20,
+        ),
+        (
+            "filter: latest 100 router lines (`kind=router`)",
+            format!("{base}/logs?n=100&kind=router"),
+            20,
+        ),
+        (
+            "filter: latest 100 HTTP errors (`status=5xx`)",
+            format!("{base}/logs?n=100&status=5xx"),
+            20,
+        ),
+        (
+            "filter: latest 100 H12 (`code=H12`)",
+            format!("{base}/logs?n=100&code=H12"),
+            20,
+        ),
+        (
+            "filter: latest 100 warnings and worse (`level=warning`)",
+            format!("{base}/logs?n=100&level=warning"),
+            20,
+        ),
+        (
+            "filter: `/events`",
+            format!("{base}/events"),
+            20,
+        ),
+        (
             "request_id lookup (`/requests/{id}`)",
             format!("{base}/requests/{request_id}"),
             30,
