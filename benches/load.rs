@@ -10,7 +10,7 @@
 //! ```text
 //! cargo bench --bench load -- --url http://127.0.0.1:18080 --app bench --token TOKEN \
 //!     [--lines 1000000] [--lines-per-post 400] [--connections 8] [--rate LINES_PER_S] \
-//!     [--server-pid PID] [--copy-file PATH --copy-app-id ID] [--seed 1]
+//!     [--server-pid PID] [--copy-file PATH] [--seed 1]
 //! ```
 //!
 //! - `--rate` paces the frames on a fixed schedule (open loop) at that many lines/s: run once
@@ -18,16 +18,19 @@
 //!   when the server is busy but not saturated.
 //! - `--server-pid` samples the server's `VmRSS` every 100 ms (peak reported, with `VmHWM`)
 //!   and its CPU time.
-//! - `--copy-file` writes the very same rows as a PostgreSQL binary COPY file, so that
-//!   `benches/ingest_ratio.sh` can load them with `psql \copy` and compare the server with the
-//!   fastest way Postgres can take them. `--print-copy-columns` prints the column list it needs.
+//! - `--copy-file` writes the very same lines as a PostgreSQL binary COPY file of a plain
+//!   reference table (`ts, severity, source, proc, kind, message, fields jsonb`), so that
+//!   `benches/ingest_ratio.sh` can load them with `psql \copy` and compare the server with
+//!   what Postgres takes for a simple one-row-per-line log table. `--print-copy-columns`
+//!   prints its column list.
 //!
 //! The report ends with one JSON line for scripts. `benches/ingest_ratio.sh` is the one
 //! command that starts a server, runs this driver and does the COPY comparison.
 
 use bytes::Bytes;
 use logdrain::classify::process_body;
-use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
+use logdrain::record::write_fields_json;
+use logdrain::store::copy::{COPY_HEADER, COPY_TRAILER};
 use logdrain::synth::Corpus;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
@@ -62,8 +65,7 @@ usage: cargo bench --bench load -- [options]
   --connections C        concurrent keep-alive connections (8)
   --rate R               pace frames to R lines/s (default: as fast as the server answers)
   --server-pid PID       sample the server's VmRSS, VmHWM and CPU time
-  --copy-file PATH       also write the same rows as a PostgreSQL binary COPY file
-  --copy-app-id ID       app_id written in the COPY file (1)
+  --copy-file PATH       also write the same lines as a binary COPY file of the reference table
   --seed S               traffic generator seed (1)
   --print-copy-columns   print the COPY column list and exit";
 
@@ -88,8 +90,6 @@ struct Options {
     server_pid: Option<u32>,
     /// Where to write the COPY file, when asked.
     copy_file: Option<PathBuf>,
-    /// `app_id` of the rows in the COPY file.
-    copy_app_id: i64,
     /// Seed of the traffic generator.
     seed: u64,
     /// Print [`LINE_COLUMNS`] and exit.
@@ -110,7 +110,6 @@ impl Default for Options {
             rate: None,
             server_pid: None,
             copy_file: None,
-            copy_app_id: 1,
             seed: 1,
             print_copy_columns: false,
             defaults_only: true,
@@ -149,7 +148,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             "--copy-file" => {
                 o.copy_file = Some(PathBuf::from(next().ok_or("--copy-file needs a value")?))
             }
-            "--copy-app-id" => o.copy_app_id = value(&flag, next())?,
             "--seed" => o.seed = value(&flag, next())?,
             "--print-copy-columns" => o.print_copy_columns = true,
             other => return Err(format!("unknown argument {other:?}")),
@@ -450,33 +448,88 @@ async fn ready(url: &str) -> Result<(), String> {
     }
 }
 
-/// Writes every frame as the server would store it: one `received_at` per body, the frame
-/// id on each row, no tags.
-fn write_copy_file(path: &Path, app_id: i64, posts: &[Post]) -> std::io::Result<u64> {
+/// The reference table the COPY baseline loads: one row per line, its fields in jsonb, a
+/// B-tree on (ts) and one on (kind, ts) (created by benches/ingest_ratio.sh).
+const REFERENCE_COLUMNS: &str = "ts, severity, source, proc, kind, message, fields";
+
+/// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
+const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
+
+/// Writes every line the server stores as a binary COPY row of the reference table: its
+/// timestamp, level (as a syslog severity), source, dyno, kind, message, and every extracted
+/// field (the typed router columns included) as one JSON object.
+fn write_copy_file(path: &Path, posts: &[Post]) -> std::io::Result<u64> {
     let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
     file.write_all(COPY_HEADER)?;
-    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut json = Vec::new();
     let mut count = 0;
     for post in posts {
         let received_us = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as i64);
         let processed = process_body(&post.body, MAX_FRAME_BYTES, received_us);
-        let ctx = RowContext {
-            app_id,
-            received_us,
-            tags: None,
-            frame_id: Some(&post.frame_id),
-        };
-        rows.clear();
-        encode_rows(&mut rows, &ctx, &processed.records);
-        file.write_all(&rows)?;
-        count += processed.records.len() as u64;
+        for rec in &processed.records {
+            row.clear();
+            row.extend_from_slice(&7i16.to_be_bytes());
+            put(&mut row, &(rec.ts_us - PG_EPOCH_OFFSET_US).to_be_bytes());
+            put(&mut row, &rec.level.severity().to_be_bytes());
+            put(&mut row, rec.source.as_bytes());
+            put(&mut row, rec.dyno.as_bytes());
+            put(&mut row, rec.kind.as_str().as_bytes());
+            put(&mut row, rec.message.as_bytes());
+            json.clear();
+            let mut fields = if write_fields_json(&rec.fields, &mut json) {
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json)
+                    .unwrap_or_default()
+            } else {
+                serde_json::Map::new()
+            };
+            let c = &rec.columns;
+            let typed = [
+                ("status", c.status.map(serde_json::Value::from)),
+                ("service_ms", c.service_ms.map(serde_json::Value::from)),
+                ("connect_ms", c.connect_ms.map(serde_json::Value::from)),
+                ("bytes", c.bytes.map(serde_json::Value::from)),
+                ("method", c.method.as_deref().map(serde_json::Value::from)),
+                ("path", c.path.as_deref().map(serde_json::Value::from)),
+                ("host", c.host.as_deref().map(serde_json::Value::from)),
+                (
+                    "dyno",
+                    c.router_dyno.as_deref().map(serde_json::Value::from),
+                ),
+                (
+                    "request_id",
+                    c.request_id.as_deref().map(serde_json::Value::from),
+                ),
+                ("code", c.code.as_deref().map(serde_json::Value::from)),
+            ];
+            for (k, v) in typed {
+                if let Some(v) = v {
+                    fields.insert(k.to_owned(), v);
+                }
+            }
+            if fields.is_empty() {
+                row.extend_from_slice(&(-1i32).to_be_bytes());
+            } else {
+                let mut jsonb = vec![1u8]; // jsonb binary format version
+                serde_json::to_writer(&mut jsonb, &fields)?;
+                put(&mut row, &jsonb);
+            }
+            file.write_all(&row)?;
+            count += 1;
+        }
     }
     file.write_all(COPY_TRAILER)?;
     // On disk before the caller times a COPY of it, so write-back does not run during it.
     file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(count)
+}
+
+/// One length-prefixed COPY field.
+fn put(row: &mut Vec<u8>, value: &[u8]) {
+    row.extend_from_slice(&(value.len() as i32).to_be_bytes());
+    row.extend_from_slice(value);
 }
 
 /// The latency below which `p` of the sorted samples fall (nearest rank), in milliseconds.
@@ -501,7 +554,7 @@ fn main() {
         }
     };
     if options.print_copy_columns {
-        println!("{LINE_COLUMNS}");
+        println!("{REFERENCE_COLUMNS}");
         return;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -642,11 +695,10 @@ async fn run(o: Options) -> Result<(), String> {
     let copy_rows = match &o.copy_file {
         Some(path) => {
             let t = Instant::now();
-            let rows = write_copy_file(path, o.copy_app_id, &shared.posts)
+            let rows = write_copy_file(path, &shared.posts)
                 .map_err(|e| format!("writing {}: {e}", path.display()))?;
             println!(
-                "load: copy file     {rows} rows for app_id {} in {} ({:.1} s)",
-                o.copy_app_id,
+                "load: copy file     {rows} reference-table rows in {} ({:.1} s)",
                 path.display(),
                 t.elapsed().as_secs_f64()
             );

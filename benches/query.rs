@@ -272,7 +272,9 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         acquire_timeout: Duration::from_secs(30),
     };
     let store = Store::connect(db_url, &settings).await?;
+    let t = Instant::now();
     store.migrate().await?;
+    println!("migrations applied in {:.1?}", t.elapsed());
     let now_us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);
@@ -429,11 +431,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             format!("{base}/logs?n=100&level=warning"),
             20,
         ),
-        (
-            "filter: `/events`",
-            format!("{base}/events"),
-            20,
-        ),
+        ("filter: `/events`", format!("{base}/events"), 20),
         (
             "request_id lookup (`/requests/{id}`)",
             format!("{base}/requests/{request_id}"),
