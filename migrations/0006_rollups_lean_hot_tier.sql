@@ -100,28 +100,46 @@ CREATE INDEX metric_rollups_unmerged ON metric_rollups (app_id, span_secs, bucke
 -- migration runs it once over everything; it computes in SQL what the batch writer computes
 -- in Rust (src/store/rollup.rs), and a test checks that both agree row for row. Call it only
 -- for a range that has no rollups yet (or delete them first): it adds, it does not replace.
+-- Lines are read once, into minute rows; hour and day rows are sums of those minute rows.
 CREATE FUNCTION logdrain_rollup_lines(from_ts timestamptz, to_ts timestamptz) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET work_mem = '256MB' AS $$
     INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
                                  ms, ms_count, merged)
     WITH keyed AS (
-        SELECT l.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+        SELECT l.app_id,
+               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
                d.dim, d.key, l.service_ms, l.bytes, l.status
         FROM lines l
-        CROSS JOIN (VALUES (60), (3600), (86400)) AS s(secs)
         CROSS JOIN LATERAL (VALUES ('all', NULL::text), ('route', l.route COLLATE "default"),
                                    ('status', l.status::text), ('dyno', l.router_dyno),
                                    ('method', l.method), ('host', l.host)) AS d(dim, key)
         WHERE l.kind = 'router' AND l.ts >= from_ts AND l.ts < to_ts
     ), h AS (
-        SELECT app_id, secs, bucket, dim, key, service_ms AS ms, count(*) AS c,
+        SELECT app_id, bucket, dim, key, service_ms AS ms, count(*) AS c,
                count(*) FILTER (WHERE status >= 500) AS e, COALESCE(sum(bytes), 0) AS b
-        FROM keyed GROUP BY 1, 2, 3, 4, 5, 6
+        FROM keyed GROUP BY 1, 2, 3, 4, 5
     )
-    SELECT app_id, secs, bucket, dim, key, sum(c)::int8, sum(e)::int8, sum(b)::int8,
+    SELECT app_id, 60, bucket, dim, key, sum(c)::int8, sum(e)::int8, sum(b)::int8,
            array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
     FROM h GROUP BY 1, 2, 3, 4, 5;
+
+    INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
+                                 ms, ms_count, merged)
+    SELECT app_id, secs, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
+           array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
+    FROM (
+        SELECT r.app_id, s.secs,
+               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
+               sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
+               sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
+               sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
+        FROM request_rollups r
+        CROSS JOIN (VALUES (3600), (86400)) AS s(secs)
+        CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
+        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5, 6
+    ) h GROUP BY 1, 2, 3, 4, 5;
 
     INSERT INTO code_rollups (app_id, span_secs, bucket, code, "desc", count, first_seen,
                               last_seen, merged)
@@ -134,24 +152,36 @@ LANGUAGE sql AS $$
 
     INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
     WITH v AS (
-        SELECT l.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+        SELECT l.app_id,
+               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
                l.dyno, k.i,
                CASE WHEN jsonb_typeof(l.fields -> k.name) = 'number'
                     THEN (l.fields ->> k.name)::numeric END AS x
         FROM lines l
-        CROSS JOIN (VALUES (60), (3600), (86400)) AS s(secs)
         CROSS JOIN unnest(ARRAY['memory_total', 'memory_rss', 'memory_swap', 'memory_cache',
                                 'memory_quota', 'memory_pgpgin', 'memory_pgpgout',
                                 'load_avg_1m', 'load_avg_5m', 'load_avg_15m'])
                    WITH ORDINALITY AS k(name, i)
         WHERE l.kind = 'runtime_metric' AND l.ts >= from_ts AND l.ts < to_ts
     ), per AS (
-        SELECT app_id, secs, bucket, dyno, i, count(x) AS n, COALESCE(sum(x), 0) AS total
-        FROM v GROUP BY 1, 2, 3, 4, 5
+        SELECT app_id, bucket, dyno, i, count(x) AS n, COALESCE(sum(x), 0) AS total
+        FROM v GROUP BY 1, 2, 3, 4
     )
-    SELECT app_id, secs, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    SELECT app_id, 60, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
     FROM per GROUP BY 1, 2, 3, 4;
+
+    INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
+    SELECT app_id, secs, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    FROM (
+        SELECT r.app_id, s.secs,
+               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
+        FROM metric_rollups r
+        CROSS JOIN (VALUES (3600), (86400)) AS s(secs)
+        CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
+        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5
+    ) h GROUP BY 1, 2, 3, 4;
 $$;
 COMMENT ON FUNCTION logdrain_rollup_lines(timestamptz, timestamptz) IS 'Adds merged rollups of the lines in [from_ts, to_ts) (backfill)';
 
