@@ -9,10 +9,10 @@
 -- * Service times are kept at full resolution: a histogram of whole milliseconds (the unit of
 --   the stored `service_ms`), so percentiles read from rollups are computed from the very same
 --   (value, count) pairs the line query groups, and come out identical.
--- * Rows exist at three spans (one minute, one hour, one UTC day), each line counted once at
---   each span. A read splits its range into whole days, whole hours, whole minutes and the
---   sub-minute edges, and reads each piece at its span (the edges from `lines`), in one
---   statement and one snapshot.
+-- * Rows exist at five spans (a minute, an hour, 6 hours, a UTC day, 4 days), each line
+--   counted once at each span. A read splits its range into the coarsest whole buckets, then
+--   finer ones towards its ends, down to whole minutes and the sub-minute edges, and reads each
+--   piece at its span (the edges from `lines`), in one statement and one snapshot.
 -- * Maintenance merges the rows of a bucket into one (the sums do not change), so a day
 --   costs one row per key whatever the number of batches.
 -- * Rollups of a dropped partition are deleted with it, in the same transaction, and the hour
@@ -23,9 +23,9 @@
 CREATE TABLE request_rollups (
     -- The app (apps.id); its rollups go when it does.
     app_id    bigint NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
-    -- Width of the bucket in seconds: 60, 3600 or 86400. Buckets start on multiples of their
-    -- width since the Unix epoch (UTC days, hours, minutes).
-    span_secs integer NOT NULL CHECK (span_secs IN (60, 3600, 86400)),
+    -- Width of the bucket in seconds: a minute, an hour, 6 hours, a day or 4 days. Buckets
+    -- start on multiples of their width since the Unix epoch (so days are UTC days).
+    span_secs integer NOT NULL CHECK (span_secs IN (60, 3600, 21600, 86400, 345600)),
     -- Start of the bucket.
     bucket    timestamptz NOT NULL,
     -- The grouping: 'all' (no key: by=minute and by=hour), 'route' (by=path), 'status',
@@ -58,7 +58,7 @@ CREATE INDEX request_rollups_unmerged ON request_rollups (app_id, span_secs, buc
 CREATE TABLE code_rollups (
     app_id     bigint NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     -- As in request_rollups.
-    span_secs  integer NOT NULL CHECK (span_secs IN (60, 3600, 86400)),
+    span_secs  integer NOT NULL CHECK (span_secs IN (60, 3600, 21600, 86400, 345600)),
     bucket     timestamptz NOT NULL,
     -- H12, R14, L10, …
     code       text NOT NULL,
@@ -79,7 +79,7 @@ CREATE INDEX code_rollups_unmerged ON code_rollups (app_id, span_secs, bucket) W
 CREATE TABLE metric_rollups (
     app_id    bigint NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
     -- As in request_rollups.
-    span_secs integer NOT NULL CHECK (span_secs IN (60, 3600, 86400)),
+    span_secs integer NOT NULL CHECK (span_secs IN (60, 3600, 21600, 86400, 345600)),
     bucket    timestamptz NOT NULL,
     -- The line's dyno (PROCID), compared byte-wise like lines.dyno.
     dyno      text COLLATE "C" NOT NULL,
@@ -107,7 +107,7 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
                                  ms, ms_count, merged)
     WITH keyed AS (
         SELECT l.app_id,
-               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                d.dim, d.key, l.service_ms, l.bytes, l.status
         FROM lines l
         CROSS JOIN LATERAL (VALUES ('all', NULL::text), ('route', l.route COLLATE "default"),
@@ -129,13 +129,13 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
            array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
     FROM (
         SELECT r.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
                sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
                sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
                sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
         FROM request_rollups r
-        CROSS JOIN (VALUES (3600), (86400)) AS s(secs)
+        CROSS JOIN (VALUES (3600), (21600), (86400), (345600)) AS s(secs)
         CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
         WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
         GROUP BY 1, 2, 3, 4, 5, 6
@@ -144,16 +144,16 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
     INSERT INTO code_rollups (app_id, span_secs, bucket, code, "desc", count, first_seen,
                               last_seen, merged)
     SELECT l.app_id, s.secs,
-           date_bin(make_interval(secs => s.secs), l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00'),
+           date_bin(make_interval(secs => s.secs), l.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00'),
            l.code, l.fields->>'desc', count(*), min(l.ts), max(l.ts), true
-    FROM lines l CROSS JOIN (VALUES (60), (3600), (86400)) AS s(secs)
+    FROM lines l CROSS JOIN (VALUES (60), (3600), (21600), (86400), (345600)) AS s(secs)
     WHERE l.code IS NOT NULL AND l.ts >= from_ts AND l.ts < to_ts
     GROUP BY 1, 2, 3, 4, 5;
 
     INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
     WITH v AS (
         SELECT l.app_id,
-               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               date_bin(interval '60 seconds', l.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                l.dyno, k.i,
                CASE WHEN jsonb_typeof(l.fields -> k.name) = 'number'
                     THEN (l.fields ->> k.name)::numeric END AS x
@@ -174,10 +174,10 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
     SELECT app_id, secs, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
     FROM (
         SELECT r.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
         FROM metric_rollups r
-        CROSS JOIN (VALUES (3600), (86400)) AS s(secs)
+        CROSS JOIN (VALUES (3600), (21600), (86400), (345600)) AS s(secs)
         CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
         WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
         GROUP BY 1, 2, 3, 4, 5

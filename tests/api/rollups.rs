@@ -162,8 +162,8 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     let mut rng = Rng(0x5eed_1234_abcd);
     let now = chrono::Utc::now().timestamp_micros();
     const H: i64 = 3_600_000_000;
-    // Three days of lines, denser in the last two hours.
-    load(&app, &mut rng, 1500, now - 72 * H, now).await;
+    // Nine days of lines (4-day rows are read whole), denser in the last two hours.
+    load(&app, &mut rng, 1500, now - 9 * 24 * H, now).await;
     load(&app, &mut rng, 500, now - 2 * H, now).await;
     let sums: (i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM lines WHERE kind = 'router'), \
@@ -175,6 +175,7 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     assert_eq!(sums.0, sums.1, "every router line counted once");
 
     let mut ranges = vec![
+        (now - 10 * 24 * H, now + H),
         (now - 80 * H, now + H),
         (now - 24 * H, now),
         (now - 30 * 24 * H, now),

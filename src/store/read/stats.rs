@@ -32,7 +32,7 @@ impl Store {
         let max_span = match by {
             GroupBy::Minute => 60,
             GroupBy::Hour => 3_600,
-            _ => 86_400,
+            _ => i32::MAX,
         };
         let pieces = self.pieces(range, max_span);
         let mut binds = Binds::new(2);
@@ -122,7 +122,7 @@ impl Store {
         app_id: i64,
         range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
-        let pieces = self.pieces(range, 86_400);
+        let pieces = self.pieces(range, i32::MAX);
         let mut binds = Binds::new(1);
         let mut parts: Vec<String> = pieces
             .lines
@@ -173,10 +173,13 @@ impl Store {
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
         // Rollup buckets lie inside one output bucket when the output width is a multiple of
-        // theirs (both grids start at UTC midnight).
+        // theirs and their grid (from the Unix epoch) is also on the output grid (from
+        // 2000-01-01): true up to a day, not for 4 days.
         let max_span = rollup::SPANS_SECS
             .into_iter()
-            .filter(|s| bucket_secs % i64::from(*s) == 0)
+            .filter(|s| {
+                bucket_secs % i64::from(*s) == 0 && METRICS_ORIGIN_SECS % i64::from(*s) == 0
+            })
             .max()
             .unwrap_or(0);
         let pieces = self.pieces(range, max_span);
@@ -289,6 +292,9 @@ impl Store {
         .await
     }
 }
+
+/// The origin of `/metrics` buckets (2000-01-01 UTC), seconds since the Unix epoch.
+const METRICS_ORIGIN_SECS: i64 = 946_684_800;
 
 /// The runtime-metrics samples `/metrics` averages, in output order.
 pub const METRIC_KEYS: &[&str] = &[

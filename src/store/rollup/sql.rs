@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use std::fmt::Write as _;
 
-/// `date_bin` of `col` to `secs`-wide buckets on the grid rollups use (UTC days, hours,
-/// minutes since the epoch; 2000-01-01 is on it).
+/// `date_bin` of `col` to `secs`-wide buckets on the grid rollups use (multiples of the width
+/// since the Unix epoch, as `rollup::floor`).
 fn bin(secs: &str, col: &str) -> String {
-    format!("date_bin(make_interval(secs => {secs}), {col}, TIMESTAMPTZ '2000-01-01 00:00:00+00')")
+    format!("date_bin(make_interval(secs => {secs}), {col}, TIMESTAMPTZ '1970-01-01 00:00:00+00')")
 }
 
-const SPANS_VALUES: &str = "(VALUES (60), (3600), (86400)) AS s(secs)";
+/// Every width of `SPANS_SECS`, as a relation `s(secs)`.
+const SPANS_VALUES: &str = "(VALUES (60), (3600), (21600), (86400), (345600)) AS s(secs)";
 
 /// Writes `rollup` (the sum of a batch's requests) as unmerged rows, in the caller's
 /// transaction.

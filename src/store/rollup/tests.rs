@@ -30,9 +30,22 @@ fn a_month_is_days_inside_hours_inside_minutes_inside_line_edges() {
         vec![
             (60, 3 * D + 14 * H + 4 * M, 3 * D + 15 * H),
             (60, 33 * D + 14 * H, 33 * D + 14 * H + 3 * M),
-            (3_600, 3 * D + 15 * H, 4 * D),
-            (3_600, 33 * D, 33 * D + 14 * H),
+            (3_600, 3 * D + 15 * H, 3 * D + 18 * H),
+            (3_600, 33 * D + 12 * H, 33 * D + 14 * H),
+            (21_600, 3 * D + 18 * H, 4 * D),
+            (21_600, 33 * D, 33 * D + 12 * H),
             (86_400, 4 * D, 33 * D),
+        ]
+    );
+    // With 4-day rows: days only at the ends.
+    let p = split(since, until, i32::MAX);
+    assert_eq!(
+        &p.rollups[4..],
+        &[
+            (21_600, 3 * D + 18 * H, 4 * D),
+            (21_600, 33 * D, 33 * D + 12 * H),
+            (86_400, 32 * D, 33 * D),
+            (345_600, 4 * D, 32 * D),
         ]
     );
 }
@@ -63,7 +76,7 @@ proptest! {
     fn every_instant_is_in_exactly_one_piece_and_buckets_are_whole(
         since in -5 * D..40 * D,
         len in 0i64..35 * D,
-        max in prop::sample::select(vec![0, 60, 3_600, 86_400]),
+        max in prop::sample::select(vec![0, 60, 3_600, 21_600, 86_400, 345_600]),
     ) {
         let until = since + len;
         let p = split(since, until, max);
@@ -93,8 +106,8 @@ service=12ms status=503 bytes=7 protocol=https\n";
     let processed = crate::classify::process_body(framed.as_bytes(), 1 << 20, 0);
     let r = Rollup::of(7, &processed.records);
     let rows = r.request_rows();
-    // 6 dimensions × 3 spans.
-    assert_eq!(rows.len(), 18);
+    // 6 dimensions × 5 spans.
+    assert_eq!(rows.len(), 30);
     for ((app, span, bucket, dim), groups) in &rows {
         assert_eq!(*app, 7);
         assert_eq!(floor(*bucket, *span), *bucket);
