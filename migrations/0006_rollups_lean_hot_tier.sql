@@ -100,7 +100,7 @@ CREATE INDEX metric_rollups_unmerged ON metric_rollups (app_id, span_secs, bucke
 -- migration runs it once over everything; it computes in SQL what the batch writer computes
 -- in Rust (src/store/rollup.rs), and a test checks that both agree row for row. Call it only
 -- for a range that has no rollups yet (or delete them first): it adds, it does not replace.
--- Lines are read once, into minute rows; hour and day rows are sums of those minute rows.
+-- Lines are read once, into minute rows; each coarser width is summed from the one before.
 CREATE FUNCTION logdrain_rollup_lines(from_ts timestamptz, to_ts timestamptz) RETURNS void
 LANGUAGE sql SET work_mem = '256MB' AS $$
     INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
@@ -125,21 +125,71 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
 
     INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
                                  ms, ms_count, merged)
-    SELECT app_id, secs, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
+    SELECT app_id, 3600, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
            array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
     FROM (
-        SELECT r.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+        SELECT r.app_id,
+               date_bin(interval '3600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
                sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
                sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
                sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
         FROM request_rollups r
-        CROSS JOIN (VALUES (3600), (21600), (86400), (345600)) AS s(secs)
         CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
-        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
-        GROUP BY 1, 2, 3, 4, 5, 6
-    ) h GROUP BY 1, 2, 3, 4, 5;
+        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '3600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5
+    ) h GROUP BY app_id, bucket, dim, key;
+
+    INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
+                                 ms, ms_count, merged)
+    SELECT app_id, 21600, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
+           array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '21600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
+               sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
+               sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
+               sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
+        FROM request_rollups r
+        CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
+        WHERE r.span_secs = 3600 AND r.bucket > from_ts - interval '21600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5
+    ) h GROUP BY app_id, bucket, dim, key;
+
+    INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
+                                 ms, ms_count, merged)
+    SELECT app_id, 86400, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
+           array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '86400 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
+               sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
+               sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
+               sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
+        FROM request_rollups r
+        CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
+        WHERE r.span_secs = 21600 AND r.bucket > from_ts - interval '86400 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5
+    ) h GROUP BY app_id, bucket, dim, key;
+
+    INSERT INTO request_rollups (app_id, span_secs, bucket, dim, key, count, errors, bytes,
+                                 ms, ms_count, merged)
+    SELECT app_id, 345600, bucket, dim, key, sum(n)::int8, sum(e)::int8, sum(b)::int8,
+           array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '345600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dim, r.key, x.ms, sum(x.c)::int8 AS c,
+               sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n,
+               sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e,
+               sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b
+        FROM request_rollups r
+        CROSS JOIN LATERAL unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i)
+        WHERE r.span_secs = 86400 AND r.bucket > from_ts - interval '345600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4, 5
+    ) h GROUP BY app_id, bucket, dim, key;
 
     INSERT INTO code_rollups (app_id, span_secs, bucket, code, "desc", count, first_seen,
                               last_seen, merged)
@@ -171,17 +221,52 @@ LANGUAGE sql SET work_mem = '256MB' AS $$
     FROM per GROUP BY 1, 2, 3, 4;
 
     INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
-    SELECT app_id, secs, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    SELECT app_id, 3600, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
     FROM (
-        SELECT r.app_id, s.secs,
-               date_bin(make_interval(secs => s.secs), r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+        SELECT r.app_id,
+               date_bin(interval '3600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
                r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
         FROM metric_rollups r
-        CROSS JOIN (VALUES (3600), (21600), (86400), (345600)) AS s(secs)
         CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
-        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '1 minute' AND r.bucket < to_ts
-        GROUP BY 1, 2, 3, 4, 5
-    ) h GROUP BY 1, 2, 3, 4;
+        WHERE r.span_secs = 60 AND r.bucket > from_ts - interval '3600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4
+    ) h GROUP BY app_id, bucket, dyno;
+
+    INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
+    SELECT app_id, 21600, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '21600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
+        FROM metric_rollups r
+        CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
+        WHERE r.span_secs = 3600 AND r.bucket > from_ts - interval '21600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4
+    ) h GROUP BY app_id, bucket, dyno;
+
+    INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
+    SELECT app_id, 86400, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '86400 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
+        FROM metric_rollups r
+        CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
+        WHERE r.span_secs = 21600 AND r.bucket > from_ts - interval '86400 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4
+    ) h GROUP BY app_id, bucket, dyno;
+
+    INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums, merged)
+    SELECT app_id, 345600, bucket, dyno, array_agg(n ORDER BY i), array_agg(total ORDER BY i), true
+    FROM (
+        SELECT r.app_id,
+               date_bin(interval '345600 seconds', r.bucket, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket,
+               r.dyno, x.i, sum(x.n)::int8 AS n, sum(x.total) AS total
+        FROM metric_rollups r
+        CROSS JOIN LATERAL unnest(r.samples, r.sums) WITH ORDINALITY AS x(n, total, i)
+        WHERE r.span_secs = 86400 AND r.bucket > from_ts - interval '345600 seconds' AND r.bucket < to_ts
+        GROUP BY 1, 2, 3, 4
+    ) h GROUP BY app_id, bucket, dyno;
 $$;
 COMMENT ON FUNCTION logdrain_rollup_lines(timestamptz, timestamptz) IS 'Adds merged rollups of the lines in [from_ts, to_ts) (backfill)';
 
