@@ -81,7 +81,7 @@ else
     echo "database: private cluster in $LOGDRAIN_PG_DATA" >&2
 fi
 LOGDRAIN_LISTEN=$LISTEN LOGDRAIN_DRAIN_TOKEN=$TOKEN RUST_LOG=warn \
-    target/release/logdrain serve >"$tmp/server.log" 2>&1 &
+    "${CARGO_TARGET_DIR:-target}/release/logdrain" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 for _ in $(seq 600); do
