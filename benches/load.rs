@@ -28,7 +28,7 @@
 //! command that starts a server, runs this driver and does the COPY comparison.
 
 use bytes::Bytes;
-use logdrain::classify::process_body;
+use logdrain::pipeline::process_body;
 use logdrain::record::write_fields_json;
 use logdrain::store::copy::{COPY_HEADER, COPY_TRAILER};
 use logdrain::synth::Corpus;

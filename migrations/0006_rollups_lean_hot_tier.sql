@@ -2,7 +2,7 @@
 -- weeks read a few thousand small rows instead of millions of lines; and a lean set of indexes
 -- on `lines`, so every stored line pays for fewer B-trees.
 --
--- How the rollups stay exact (docs/ROLLUPS.md has the whole argument):
+-- How the rollups stay exact (docs/rollups.md has the whole argument):
 -- * The batch writer adds one row per (app, bucket, dimension, key) and batch in the same
 --   transaction as the batch's lines and its frame-ledger entry: a retried frame is answered
 --   from the ledger and adds nothing twice, a rolled-back batch adds nothing at all.

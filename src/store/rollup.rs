@@ -1,4 +1,4 @@
-//! PURE: what a batch of lines adds to the rollups (migrations/0006, docs/ROLLUPS.md), and how a
+//! PURE: what a batch of lines adds to the rollups (migrations/0006, docs/rollups.md), and how a
 //! read splits its time range into whole days, hours and minutes read from rollups and the
 //! sub-minute edges read from `lines`. The SQL that writes and merges them is in `rollup/sql.rs`.
 

@@ -103,7 +103,7 @@ fn a_router_line_counts_once_in_every_dimension_and_span() {
 path=\"/items/42?x=1\" host=shop.example request_id=r1 fwd=\"1.2.3.4\" dyno=web.1 connect=0ms \
 service=12ms status=503 bytes=7 protocol=https\n";
     let framed = format!("{} {}", body.len(), String::from_utf8_lossy(body));
-    let processed = crate::classify::process_body(framed.as_bytes(), 1 << 20, 0);
+    let processed = crate::pipeline::process_body(framed.as_bytes(), 1 << 20, 0);
     let r = Rollup::of(7, &processed.records);
     let rows = r.request_rows();
     // 6 dimensions × 5 spans.
