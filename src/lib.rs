@@ -10,12 +10,13 @@
 //!       → classify/                PURE: message → LogRecord (kind, level, fields)
 //!       → rules/                   PURE: drop, sample, redact (a redacted line reclassified)
 //!       → store/copy.rs            PURE: LogRecords → binary COPY tuples
+//!       → store/rollup.rs          PURE: LogRecords → what they add to the stats rollups
 //!   → ingest/                      bounded queue (bytes) → batch writers; 204 after commit
-//!   → store/write.rs               sqlx: one transaction per batch (ledger + COPY + counters)
+//!   → store/write.rs               sqlx: one transaction per batch (ledger + COPY + rollups + counters)
 //!
 //! GET /api/…   http/query.rs       bearer auth, handlers, tail streaming
 //!   → query/                       PURE: parameters → store filters; rows → text/json/SSE
-//!   → store/read.rs                sqlx: filtered pages, aggregates (filters in store/filter.rs)
+//!   → store/read.rs                sqlx: filtered pages, aggregates over rollups and line edges
 //! ```
 //!
 //! `http/error.rs` is the one error → status table for both. `config.rs` turns flags, env and
