@@ -6,7 +6,9 @@ mod auth;
 pub mod error;
 mod ingest;
 mod ops;
+mod pages;
 pub mod server;
+mod session;
 
 pub use api::ApiConfig;
 pub use auth::DrainAuth;
@@ -55,6 +57,17 @@ pub struct AppState {
     pub rules: Arc<crate::rules::Rules>,
 }
 
+/// The pages and their assets, each response with the pages' security headers.
+fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home).post(pages::sign_in))
+        .route("/signout", post(pages::sign_out))
+        .route("/apps/{app}", get(pages::overview))
+        .route("/apps/{app}/logs", get(pages::logs))
+        .route("/assets/{name}", get(pages::asset))
+        .layer(axum::middleware::from_fn(pages::security_headers))
+}
+
 /// The whole HTTP surface in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -72,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/apps/{app}/metrics", get(api::metrics))
         .route("/api/apps/{app}/events", get(api::events))
         .route("/api/apps/{app}/loss", get(api::loss))
+        .route("/api/apps/{app}/lines/{id}", get(api::line))
+        .merge(page_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

@@ -22,6 +22,9 @@ pub enum ApiError {
     /// 404.
     #[error("no app named {0}")]
     NotFound(String),
+    /// 404: the app has no line with this id.
+    #[error("no line with id {0}")]
+    NoLine(i64),
     /// 503: the database failed (logged, not shown), or a read ran past
     /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
     #[error("database unavailable")]
@@ -34,7 +37,9 @@ impl IntoResponse for ApiError {
             ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string()),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            ApiError::NotFound(_) | ApiError::NoLine(_) => {
+                (StatusCode::NOT_FOUND, "not_found", self.to_string())
+            }
             // The caller's query was too broad: say so, and how to narrow it.
             ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
                 tracing::info!(error = %e, "query API: read stopped by its timeout");

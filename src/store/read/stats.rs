@@ -3,20 +3,26 @@
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
 use super::micros_to_utc;
-use crate::api::params::Range;
+use crate::api::params::{Range, StatusRange};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
 impl Store {
-    /// `/stats/requests`: router lines in the range grouped by `by`.
+    /// `/stats/requests`: router lines in the range (with a status in `status`, when given)
+    /// grouped by `by`.
     pub async fn request_stats(
         &self,
         app_id: i64,
         range: Range,
         by: GroupBy,
+        status: Option<StatusRange>,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
         let key = by.sql();
+        // Two parsed integers, written into the SQL: no text of the caller's reaches it.
+        let status = status.map_or(String::new(), |s| {
+            format!(" AND status BETWEEN {} AND {}", s.from, s.to)
+        });
         let order = match by {
             GroupBy::Minute | GroupBy::Hour => "key",
             _ => "count DESC, key",
@@ -41,7 +47,7 @@ impl Store {
             "WITH r AS ( \
                SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
                       count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
+               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
                GROUP BY 1, 2 \
              ), g AS ( \
                SELECT key, ms, c, e, b, \
@@ -93,6 +99,33 @@ impl Store {
                 .bind(app_id)
                 .bind(micros_to_utc(range.since_us))
                 .bind(micros_to_utc(range.until_us))
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await
+    }
+
+    /// `/stats/errors?bucket=…`: how often each code was seen per bucket of `bucket_secs`,
+    /// oldest bucket first (the partial index on `code` feeds it).
+    pub async fn error_series(
+        &self,
+        app_id: i64,
+        range: Range,
+        bucket_secs: i64,
+    ) -> Result<Vec<CodeBucket>, StoreError> {
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(
+                    "SELECT date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, \
+                     code, count(*) AS count \
+                     FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+                     GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .bind(bucket_secs as f64)
                 .fetch_all(c)
                 .await
             })
@@ -301,6 +334,15 @@ pub struct RequestStats {
     pub p99_ms: Option<f64>,
     pub max_ms: Option<i32>,
     pub bytes: i64,
+}
+
+/// How often one code was seen in one bucket.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct CodeBucket {
+    pub ts: DateTime<Utc>,
+    pub code: String,
+    pub count: i64,
 }
 
 /// One code of `/stats/errors`.
