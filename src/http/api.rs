@@ -90,7 +90,11 @@ pub(super) async fn token_scope(
 }
 
 /// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
-pub(super) async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, ApiError> {
+pub(super) async fn app_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+) -> Result<i64, ApiError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
         Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),

@@ -96,7 +96,11 @@ pub async fn open(
 /// `Set-Cookie` for a new session: `Secure` when the page was reached over HTTPS (served by
 /// logdrain itself or by a proxy that says so in `X-Forwarded-Proto`, like Heroku's router).
 pub fn set_cookie(id: &str, ttl: Duration, headers: &HeaderMap, state: &AppState) -> HeaderValue {
-    let secure = if https(headers, state) { "; Secure" } else { "" };
+    let secure = if https(headers, state) {
+        "; Secure"
+    } else {
+        ""
+    };
     let value = format!(
         "{COOKIE}={id}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
         ttl.as_secs()
@@ -140,7 +144,10 @@ mod tests {
         let h = headers(&[("cookie", "a=1; logdrain_session=abc ; b=2")]);
         assert_eq!(session_id(&h), Some("abc"));
         assert_eq!(session_id(&headers(&[("cookie", "a=1")])), None);
-        assert_eq!(session_id(&headers(&[("cookie", "logdrain_session=")])), None);
+        assert_eq!(
+            session_id(&headers(&[("cookie", "logdrain_session=")])),
+            None
+        );
     }
 
     #[test]

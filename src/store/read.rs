@@ -15,7 +15,9 @@ mod stats;
 
 pub use context::LineContext;
 
-pub use stats::{CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS};
+pub use stats::{
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS,
+};
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
 const FIELDS_SQL: &str = "COALESCE(fields, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(\

@@ -54,7 +54,10 @@ impl Store {
 
     /// The owner of a live session: not expired, and for an app session the app's read token
     /// is still the one signed in with (a rotation ends it).
-    pub async fn session_owner(&self, session_id: &str) -> Result<Option<SessionOwner>, StoreError> {
+    pub async fn session_owner(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<SessionOwner>, StoreError> {
         let row: Option<(Vec<u8>, Option<i64>, Option<String>)> = sqlx::query_as(
             "SELECT s.token_hash, s.app_id, a.name FROM sessions s \
              LEFT JOIN apps a ON a.id = s.app_id \
@@ -64,11 +67,13 @@ impl Store {
         .bind(hash_token(session_id))
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.and_then(|(token_hash, app_id, name)| match (app_id, name) {
-            (None, _) => Some(SessionOwner::Server { token_hash }),
-            (Some(id), Some(name)) => Some(SessionOwner::App { id, name }),
-            (Some(_), None) => None,
-        }))
+        Ok(
+            row.and_then(|(token_hash, app_id, name)| match (app_id, name) {
+                (None, _) => Some(SessionOwner::Server { token_hash }),
+                (Some(id), Some(name)) => Some(SessionOwner::App { id, name }),
+                (Some(_), None) => None,
+            }),
+        )
     }
 
     /// Ends a session (sign-out). Ending one that does not exist is not an error.

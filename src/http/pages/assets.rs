@@ -33,16 +33,28 @@ macro_rules! asset {
 /// and the assets.
 pub static FILES: &[Asset] = &[
     asset!("signin.html", "signin.html", "text/html; charset=utf-8"),
-    asset!("signin-failed.html", "signin-failed.html", "text/html; charset=utf-8"),
+    asset!(
+        "signin-failed.html",
+        "signin-failed.html",
+        "text/html; charset=utf-8"
+    ),
     asset!("apps.html", "apps.html", "text/html; charset=utf-8"),
     asset!("overview.html", "overview.html", "text/html; charset=utf-8"),
     asset!("logs.html", "logs.html", "text/html; charset=utf-8"),
-    asset!("forbidden.html", "forbidden.html", "text/html; charset=utf-8"),
+    asset!(
+        "forbidden.html",
+        "forbidden.html",
+        "text/html; charset=utf-8"
+    ),
     asset!("notfound.html", "notfound.html", "text/html; charset=utf-8"),
     asset!("style.css", "style.css", "text/css; charset=utf-8"),
     asset!("common.js", "common.js", "text/javascript; charset=utf-8"),
     asset!("apps.js", "apps.js", "text/javascript; charset=utf-8"),
-    asset!("overview.js", "overview.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "overview.js",
+        "overview.js",
+        "text/javascript; charset=utf-8"
+    ),
     asset!("charts.js", "charts.js", "text/javascript; charset=utf-8"),
     asset!("logs.js", "logs.js", "text/javascript; charset=utf-8"),
     asset!("detail.js", "detail.js", "text/javascript; charset=utf-8"),
@@ -51,7 +63,11 @@ pub static FILES: &[Asset] = &[
         "vendor/uPlot.iife.min.js",
         "text/javascript; charset=utf-8"
     ),
-    asset!("uPlot.min.css", "vendor/uPlot.min.css", "text/css; charset=utf-8"),
+    asset!(
+        "uPlot.min.css",
+        "vendor/uPlot.min.css",
+        "text/css; charset=utf-8"
+    ),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -190,7 +206,11 @@ mod tests {
         for (i, a) in FILES.iter().enumerate() {
             let e = encoded(i).expect("encoded");
             assert!(!e.gzip.is_empty(), "{}", a.name);
-            assert!(e.gzip.len() < a.bytes.len() || a.bytes.len() < 200, "{}", a.name);
+            assert!(
+                e.gzip.len() < a.bytes.len() || a.bytes.len() < 200,
+                "{}",
+                a.name
+            );
             assert!(e.etag.to_str().expect("ascii").starts_with('"'));
         }
     }
