@@ -6,8 +6,8 @@
 
 mod assets;
 
-use super::api::Scope;
 use super::error::HttpError;
+use super::query::Scope;
 use super::{session, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -63,7 +63,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
     let scope = if token.is_empty() {
         None
     } else {
-        match super::api::token_scope(&state, &token).await {
+        match super::query::token_scope(&state, &token).await {
             Ok(scope) => scope,
             Err(e) => return unavailable(&state, &e).into_response(),
         }
@@ -82,7 +82,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
     let mut res = redirect(&to);
     res.headers_mut().insert(
         header::SET_COOKIE,
-        session::set_cookie(&id, state.api.session_ttl, &headers, &state),
+        session::set_cookie(&id, state.query.session_ttl, &headers, &state),
     );
     res
 }

@@ -8,7 +8,7 @@
 //! site (`Sec-Fetch-Site`) or their `Origin` is not this host: no login CSRF, no forced
 //! sign-out, and no other site reading the API with a visitor's cookie.
 
-use super::api::Scope;
+use super::query::Scope;
 use super::AppState;
 use crate::store::apps::{constant_time_eq, generate_token, hash_token};
 use crate::store::sessions::SessionOwner;
@@ -61,7 +61,7 @@ pub async fn scope(state: &AppState, headers: &HeaderMap) -> Result<Option<Scope
         Some(SessionOwner::App { id, name }) => Some(Scope::App { id, name }),
         // A server-token session lasts while LOGDRAIN_API_TOKEN is the token it was opened with.
         Some(SessionOwner::Server { token_hash }) => state
-            .api
+            .query
             .api_token
             .as_ref()
             .filter(|t| constant_time_eq(&hash_token(t.expose()), &token_hash))
@@ -87,7 +87,7 @@ pub async fn open(
     };
     state
         .store
-        .open_session(&id, &hash_token(token), app_id, state.api.session_ttl)
+        .open_session(&id, &hash_token(token), app_id, state.query.session_ttl)
         .await
         .map_err(|e| unavailable(format!("session: {e}")))?;
     Ok(id)
@@ -120,7 +120,7 @@ pub fn clear_cookie(headers: &HeaderMap, state: &AppState) -> HeaderValue {
 }
 
 fn https(headers: &HeaderMap, state: &AppState) -> bool {
-    state.api.https
+    state.query.https
         || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())

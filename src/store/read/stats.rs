@@ -3,7 +3,7 @@
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
 use super::micros_to_utc;
-use crate::api::params::{Range, StatusRange};
+use crate::store::filter::{StatusRange, TimeRange};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -13,7 +13,7 @@ impl Store {
     pub async fn request_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         by: GroupBy,
         status: Option<StatusRange>,
         limit: i64,
@@ -86,7 +86,7 @@ impl Store {
     pub async fn error_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
@@ -111,7 +111,7 @@ impl Store {
     pub async fn error_series(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<CodeBucket>, StoreError> {
         self.read(move |c| {
@@ -137,7 +137,7 @@ impl Store {
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
         let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
@@ -163,7 +163,7 @@ impl Store {
     }
 
     /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
-    pub async fn loss(&self, app_id: i64, range: Range) -> Result<(i64, i64, i64), StoreError> {
+    pub async fn loss(&self, app_id: i64, range: TimeRange) -> Result<(i64, i64, i64), StoreError> {
         self.read(move |c| {
             Box::pin(async move {
                 sqlx::query_as(
@@ -185,7 +185,7 @@ impl Store {
     pub async fn rule_events(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {

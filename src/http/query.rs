@@ -1,5 +1,6 @@
-//! The query API (API.md §2): bearer auth, `/api/apps` and the per-app endpoints. Parameters
-//! are parsed by `api::params`, SQL lives in `store::read`, output formats in `api::format`.
+//! The query API's handlers (API.md §2): bearer auth, `/api/apps` and the per-app endpoints.
+//! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
+//! `query::format`.
 
 mod error;
 mod line;
@@ -11,14 +12,15 @@ pub use line::line;
 pub use tail::tail;
 
 use super::AppState;
-use crate::api::format::{self, rfc3339};
-use crate::api::params::{
+use crate::config::Secret;
+use crate::query::format::{self, rfc3339};
+use crate::query::params::{
     self, parse_log_query, Format, LogQuery, ParamError, DEFAULT_LINES, MAX_LINES,
 };
-use crate::api::{codes, OPENAPI_JSON};
-use crate::config::Secret;
+use crate::query::{codes, OPENAPI_JSON};
 use crate::record::Kind;
 use crate::store::apps::{constant_time_eq, hash_token};
+use crate::store::filter::{LogFilter, TimeRange};
 use crate::store::read::{micros_to_utc, GroupBy, LineRow};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -28,7 +30,7 @@ use std::time::Duration;
 
 /// Query API settings.
 #[derive(Debug, Clone, Default)]
-pub struct ApiConfig {
+pub struct QueryConfig {
     /// The server token: reads every app.
     pub api_token: Option<Secret>,
     /// The maintenance policy, shown by /readyz.
@@ -77,7 +79,7 @@ pub(super) async fn token_scope(
     state: &AppState,
     token: &str,
 ) -> Result<Option<Scope>, crate::store::StoreError> {
-    if let Some(server) = &state.api.api_token {
+    if let Some(server) = &state.query.api_token {
         if constant_time_eq(token.as_bytes(), server.expose().as_bytes()) {
             return Ok(Some(Scope::All));
         }
@@ -154,7 +156,7 @@ impl AppRequest {
     }
 
     /// `since`/`until` of the aggregate endpoints (default: the last hour).
-    pub fn range(&self) -> Result<params::Range, ApiError> {
+    pub fn range(&self) -> Result<TimeRange, ApiError> {
         Ok(params::parse_range(&self.query, now_us())?)
     }
 }
@@ -229,7 +231,7 @@ fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<Stri
 pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let q = req.log_query(DEFAULT_LINES)?;
-    let page = state.store.lines_page(app_id, &q).await?;
+    let page = state.store.lines_page(app_id, &q.filter).await?;
     let mut rows = page.lines;
     rows.reverse();
     let rows = format::join_continued(rows);
@@ -246,8 +248,8 @@ pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Resp
 pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let mut q = req.log_query(DEFAULT_LINES)?;
-    q.kinds = vec![Kind::Api, Kind::System];
-    let page = state.store.lines_page(app_id, &q).await?;
+    q.filter.kinds = vec![Kind::Api, Kind::System];
+    let page = state.store.lines_page(app_id, &q.filter).await?;
     let format = q.format.unwrap_or(Format::Text);
     Ok(lines_response(
         &page.lines,
@@ -266,12 +268,14 @@ pub async fn request(
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let parsed = req.log_query(MAX_LINES)?;
     let q = LogQuery {
-        n: MAX_LINES,
-        request_id: Some(request_id),
+        filter: LogFilter {
+            n: MAX_LINES,
+            request_id: Some(request_id),
+            ..LogFilter::default()
+        },
         format: parsed.format,
-        ..LogQuery::default()
     };
-    let mut rows = state.store.lines_page(app_id, &q).await?.lines;
+    let mut rows = state.store.lines_page(app_id, &q.filter).await?.lines;
     rows.reverse();
     Ok(lines_response(
         &rows,
@@ -282,7 +286,7 @@ pub async fn request(
 }
 
 /// An aggregate answer: `body`'s keys after the range it covers.
-fn in_range(range: params::Range, body: Value) -> Response {
+fn in_range(range: TimeRange, body: Value) -> Response {
     let mut out = Map::new();
     out.insert(
         "since".into(),
@@ -396,7 +400,7 @@ fn bucket_param(query: &str) -> Result<Option<i64>, ParamError> {
     let Some(b) = params::param(query, "bucket") else {
         return Ok(None);
     };
-    let d = crate::config::parse_duration(&b)
+    let d = crate::units::parse_duration(&b)
         .ok()
         .filter(|d| d.as_secs() >= 1)
         .ok_or_else(|| ParamError {

@@ -2,9 +2,9 @@
 //! it, for the log viewer's detail view (and anyone with the line's `id`).
 
 use super::{ApiError, AppRequest};
-use crate::api::format::line_json;
-use crate::api::params::{self, ParamError};
 use crate::http::AppState;
+use crate::query::format::line_json;
+use crate::query::params::{self, ParamError};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
