@@ -25,8 +25,9 @@ const Charts = (() => {
           if (!events.length) return;
           const { ctx, bbox } = u;
           ctx.save();
-          ctx.lineWidth = Math.max(1, Math.round(devicePixelRatio * 1.5));
-          ctx.setLineDash([5 * devicePixelRatio, 4 * devicePixelRatio]);
+          ctx.lineWidth = Math.max(1, Math.round(devicePixelRatio));
+          ctx.globalAlpha = 0.6;
+          ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
           for (const ev of events) {
             const x = Math.round(u.valToPos(ev.t, "x", true));
             if (x < bbox.left || x > bbox.left + bbox.width) continue;
@@ -43,6 +44,20 @@ const Charts = (() => {
         }],
       },
     };
+  }
+
+  const pad = (n) => String(n).padStart(2, "0");
+
+  /** 24-hour UTC tick labels: HH:MM within a day, MM-DD HH:MM or MM-DD beyond. */
+  function timeLabels(u, splits, _axis, _space, incr) {
+    const span = u.scales.x.max - u.scales.x.min;
+    return splits.map((v) => {
+      const d = new Date(v * 1000);
+      const day = pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
+      const hm = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+      if (incr >= 86400) return day;
+      return span > 86400 ? day + " " + hm : hm;
+    });
   }
 
   function sizeOf(container) {
@@ -72,20 +87,20 @@ const Charts = (() => {
         y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.08 : 1] },
       },
       series: [
-        { label: "UTC" },
+        { label: "UTC", value: (_u, v) => (v === null || v === undefined ? "–" : LD.fmtTime(v * 1000, false)) },
         ...opts.series.map((s) => ({
           label: s.label,
           stroke: s.stroke,
           width: s.width || 1.5,
           dash: s.dash,
           fill: s.fill,
-          spanGaps: false,
+          spanGaps: !!s.spanGaps,
           points: { show: false },
           value: (_u, v) => (v === null || v === undefined ? "–" : LD.fmtNum(v)),
         })),
       ],
       axes: [
-        { stroke: "#555", grid: { stroke: "#eee" } },
+        { stroke: "#555", grid: { stroke: "#eee" }, values: timeLabels },
         { stroke: "#555", grid: { stroke: "#eee" }, label: opts.yLabel, size: 60 },
       ],
       cursor: {

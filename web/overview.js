@@ -225,11 +225,11 @@
           }
           return ys;
         };
-        memSeries.push({ label: d + " RSS", stroke: color, width: 2 },
-          { label: d + " swap", stroke: color, dash: [6, 4] },
-          { label: d + " quota", stroke: color, dash: [2, 3], width: 1 });
+        memSeries.push({ label: d + " RSS", stroke: color, width: 2, spanGaps: true },
+          { label: d + " swap", stroke: color, dash: [6, 4], spanGaps: true },
+          { label: d + " quota", stroke: color, dash: [2, 3], width: 1, spanGaps: true });
         memData.push(col("memory_rss"), col("memory_swap"), col("memory_quota"));
-        loadSeries.push({ label: d, stroke: color });
+        loadSeries.push({ label: d, stroke: color, spanGaps: true });
         loadData.push(col("load_avg_1m"));
       });
       draw("chart-memory", { yLabel: "MB", series: memSeries, data: [xs, ...memData], empty: "No runtime metrics in this range (enable log-runtime-metrics)." }, range, zoomTo);

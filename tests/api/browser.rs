@@ -5,7 +5,7 @@
 
 mod chrome;
 
-use crate::helpers::{basic, TestApp};
+use crate::helpers::{app_line, post_body, post_lines, TestApp, QUICK_DRAIN as DRAIN};
 use chrome::{js, screenshot, sign_in, until, Driver};
 use fantoccini::{Client, Locator};
 use logdrain::record::AppName;
@@ -13,42 +13,9 @@ use logdrain::synth::Corpus;
 use std::time::Duration;
 
 const SERVER_TOKEN: &str = "server-read-token-0123456789abcdef";
-const DRAIN: &str = "quick-start-drain-token-0123456789";
 /// An app line that would run script if it were ever parsed as markup.
 const PAYLOAD: &str =
     "pwned? <script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\"> end";
-
-/// Posts `messages` (syslog text, one per element) for `app` as Logplex would.
-async fn post_lines(app: &TestApp, name: &str, messages: &[String]) {
-    let mut body = Vec::new();
-    for m in messages {
-        body.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
-    }
-    post_body(app, name, body, messages.len()).await;
-}
-
-async fn post_body(app: &TestApp, name: &str, body: Vec<u8>, count: usize) {
-    let res = app
-        .client
-        .post(app.url("/logs"))
-        .header("Authorization", basic(name, DRAIN))
-        .header("Content-Type", "application/logplex-1")
-        .header("Logplex-Msg-Count", count.to_string())
-        .body(body)
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(res.status(), 204, "drain POST stored");
-}
-
-/// A syslog message of `app[web.1]` stamped `ago` before now.
-fn app_line(ago: Duration, text: &str) -> String {
-    let ts = chrono::Utc::now() - chrono::Duration::from_std(ago).expect("duration");
-    format!(
-        "<190>1 {} host app web.1 - {text}",
-        ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    )
-}
 
 /// An hour of realistic traffic for `name` (router, app, metrics, dyno and API events),
 /// ending now, plus the lines the tests look for.
@@ -60,7 +27,7 @@ async fn seed(app: &TestApp, name: &str, lines: usize) {
     for _ in 0..4 {
         let mut body = Vec::new();
         let n = corpus.body(lines / 4, &mut body);
-        post_body(app, name, body, n).await;
+        post_body(app, name, DRAIN, body, n).await;
     }
     post_lines(
         app,
@@ -229,7 +196,12 @@ async fn the_pages_work_in_a_real_browser() {
     let loaded_ms = js(&c, "return Number(document.body.dataset.loadedMs)").await;
     let paint = js(&c, "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null").await;
     eprintln!("overview: first contentful paint {paint} ms, every chart drawn at {loaded_ms} ms");
+    // The whole page in one picture: a window as tall as the page.
+    let height = js(&c, "return document.documentElement.scrollHeight").await;
+    let height = u32::try_from(height.as_u64().unwrap_or(1000).min(3000)).unwrap_or(1000);
+    c.set_window_size(1400, height + 140).await.expect("resize");
     screenshot(&c, "overview").await;
+    c.set_window_size(1400, 1000).await.expect("resize");
 
     // The range picker reloads every chart for 24 h.
     c.find(Locator::Css("#ranges button[data-range='24h']"))

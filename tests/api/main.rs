@@ -8,6 +8,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod outage;
+mod pages;
 mod partitions;
 mod query;
 mod reliability;

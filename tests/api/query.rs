@@ -539,10 +539,10 @@ async fn every_documented_path_answers_and_every_filter_is_documented() {
         .await
         .expect("openapi");
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 10);
+    assert_eq!(paths.len(), 11);
     for path in paths.keys() {
-        if path.ends_with("/tail") {
-            continue; // streams; covered above
+        if path.ends_with("/tail") || path.ends_with("/lines/{id}") {
+            continue; // streams, or needs a real line id: covered above and in pages.rs
         }
         let concrete = path
             .replace("{app}", "heroku")
