@@ -116,10 +116,15 @@
   function eventsTable(lines) {
     const body = document.querySelector("#events tbody");
     const typed = lines.map((l) => [l, eventType(l)]).filter(([, t]) => t);
-    body.replaceChildren(...typed.slice(0, 200).map(([l, t]) => el("tr", {},
+    const SHOWN = 100;
+    body.replaceChildren(...typed.slice(0, SHOWN).map(([l, t]) => el("tr", {},
       el("td", { class: "nowrap" }, fmtTime(l.ts, false)),
       el("td", {}, el("span", { class: "chip ev-" + t }, Charts.EVENT_TYPES[t].label)),
       el("td", { class: "msg" }, l.message))));
+    if (typed.length > SHOWN) {
+      body.append(el("tr", {}, el("td", { colspan: 3, class: "muted" },
+        "… and " + (typed.length - SHOWN) + " older ones (all are marked on the charts).")));
+    }
     if (!typed.length) body.append(el("tr", {}, el("td", { colspan: 3, class: "muted" }, "No deploys, releases, config changes, restarts or crashes in this range.")));
   }
 

@@ -6,7 +6,7 @@
 mod chrome;
 
 use crate::helpers::{app_line, post_body, post_lines, TestApp, QUICK_DRAIN as DRAIN};
-use chrome::{js, screenshot, sign_in, until, Driver};
+use chrome::{click, js, open, screenshot, sign_in, until, Driver};
 use fantoccini::{Client, Locator};
 use logdrain::record::AppName;
 use logdrain::synth::Corpus;
@@ -66,12 +66,7 @@ async fn search(c: &Client, q: &str) {
     input.clear().await.expect("clear");
     input.send_keys(q).await.expect("type");
     let before = js(c, "return document.body.dataset.loaded").await;
-    c.find(Locator::Css("#go"))
-        .await
-        .expect("go")
-        .click()
-        .await
-        .expect("search");
+    click(&c, "#go").await;
     until(
         c,
         "the search results",
@@ -141,9 +136,7 @@ async fn the_pages_work_in_a_real_browser() {
     assert_eq!(cookie_visible, "", "the session cookie is HttpOnly");
 
     // The overview: every chart drawn, with data, and the event markers' legend.
-    c.goto(&format!("{base}/apps/shop"))
-        .await
-        .expect("overview");
+    open(&c, &format!("{base}/apps/shop")).await;
     until(
         &c,
         "the overview's data",
@@ -204,12 +197,7 @@ async fn the_pages_work_in_a_real_browser() {
     c.set_window_size(1400, 1000).await.expect("resize");
 
     // The range picker reloads every chart for 24 h.
-    c.find(Locator::Css("#ranges button[data-range='24h']"))
-        .await
-        .expect("24h")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#ranges button[data-range='24h']").await;
     until(
         &c,
         "the 24 h range",
@@ -219,9 +207,7 @@ async fn the_pages_work_in_a_real_browser() {
     .await;
 
     // The log viewer, then a search that narrows it; the URL carries the search.
-    c.goto(&format!("{base}/apps/shop/logs"))
-        .await
-        .expect("logs");
+    open(&c, &format!("{base}/apps/shop/logs")).await;
     logs_loaded(&c, "the first page of lines").await;
     let all_rows = row_count(&c).await;
     assert!(all_rows >= 200, "a full first page, got {all_rows}");
@@ -269,12 +255,7 @@ async fn the_pages_work_in_a_real_browser() {
         "no element made from the line"
     );
     // Its detail: fields, raw bytes and the lines around it, all as text.
-    c.find(Locator::Css("#lines tbody tr"))
-        .await
-        .expect("row")
-        .click()
-        .await
-        .expect("open");
+    click(&c, "#lines tbody tr").await;
     until(
         &c,
         "the raw bytes",
@@ -309,23 +290,10 @@ async fn the_pages_work_in_a_real_browser() {
     screenshot(&c, "logs-detail").await;
 
     // A router line's request id opens the request's trace.
-    c.goto(&format!("{base}/apps/shop/logs?kind=router"))
-        .await
-        .expect("router lines");
+    open(&c, &format!("{base}/apps/shop/logs?kind=router")).await;
     logs_loaded(&c, "router lines").await;
-    c.find(Locator::Css("#lines tbody tr"))
-        .await
-        .expect("row")
-        .click()
-        .await
-        .expect("open");
-    c.wait()
-        .for_element(Locator::Css("button.request-id"))
-        .await
-        .expect("request id")
-        .click()
-        .await
-        .expect("trace");
+    click(&c, "#lines tbody tr").await;
+    click(&c, "button.request-id").await;
     until(
         &c,
         "the request's trace",
@@ -336,16 +304,9 @@ async fn the_pages_work_in_a_real_browser() {
     screenshot(&c, "logs-trace").await;
 
     // The live tail shows a line posted after the page opened; pause holds new lines back.
-    c.goto(&format!("{base}/apps/shop/logs"))
-        .await
-        .expect("logs");
+    open(&c, &format!("{base}/apps/shop/logs")).await;
     logs_loaded(&c, "the viewer").await;
-    c.find(Locator::Css("#live"))
-        .await
-        .expect("live")
-        .click()
-        .await
-        .expect("start tail");
+    click(&c, "#live").await;
     until(
         &c,
         "the tail to open",
@@ -370,12 +331,7 @@ async fn the_pages_work_in_a_real_browser() {
     )
     .await;
     screenshot(&c, "logs-tail").await;
-    c.find(Locator::Css("#live"))
-        .await
-        .expect("live")
-        .click()
-        .await
-        .expect("pause");
+    click(&c, "#live").await;
     post_lines(
         &app,
         "shop",
@@ -397,12 +353,7 @@ async fn the_pages_work_in_a_real_browser() {
         .await,
         "tail-marker: posted after the page opened"
     );
-    c.find(Locator::Css("#live"))
-        .await
-        .expect("live")
-        .click()
-        .await
-        .expect("resume");
+    click(&c, "#live").await;
     assert_eq!(
         js(
             &c,
@@ -413,12 +364,7 @@ async fn the_pages_work_in_a_real_browser() {
     );
 
     // Sign-out ends the session: the pages send the browser back to the form.
-    c.find(Locator::Css("form.signout button"))
-        .await
-        .expect("sign out")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "form.signout button").await;
     until(
         &c,
         "the sign-in form",
@@ -426,9 +372,7 @@ async fn the_pages_work_in_a_real_browser() {
         10,
     )
     .await;
-    c.goto(&format!("{base}/apps/shop"))
-        .await
-        .expect("overview");
+    open(&c, &format!("{base}/apps/shop")).await;
     until(
         &c,
         "the redirect to sign-in",
@@ -441,7 +385,7 @@ async fn the_pages_work_in_a_real_browser() {
     // The search's URL, opened in a new browser session, shows the same narrowed lines.
     let c = driver.session().await;
     sign_in(&c, &base, SERVER_TOKEN).await;
-    c.goto(&search_url).await.expect("shared link");
+    open(&c, &search_url).await;
     logs_loaded(&c, "the shared search").await;
     assert_eq!(row_count(&c).await, 1);
     assert_eq!(
@@ -459,9 +403,7 @@ async fn the_pages_work_in_a_real_browser() {
         .expect("url")
         .path()
         .starts_with("/apps/shop"));
-    c.goto(&format!("{base}/apps/other"))
-        .await
-        .expect("other app");
+    open(&c, &format!("{base}/apps/other")).await;
     let title = js(&c, "return document.title").await;
     assert!(
         title.as_str().unwrap_or("").starts_with("Not covered"),
@@ -484,19 +426,14 @@ async fn the_pages_work_in_a_real_browser() {
 
     // The sign-in form, and how a wrong token is answered: the form again, with a message.
     let c = driver.session().await;
-    c.goto(&format!("{base}/")).await.expect("open /");
+    open(&c, &format!("{base}/")).await;
     screenshot(&c, "signin").await;
     let input = c
         .find(Locator::Css("input[name=token]"))
         .await
         .expect("token input");
     input.send_keys("not-a-token").await.expect("type");
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("submit");
+    click(&c, "form button[type=submit]").await;
     until(
         &c,
         "the refusal",

@@ -153,21 +153,34 @@ pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     path
 }
 
+/// Clicks the first element matching `css`, waiting for it to appear.
+pub async fn click(c: &Client, css: &str) {
+    c.wait()
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Navigates to `url`.
+pub async fn open(c: &Client, url: &str) {
+    c.goto(url)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+}
+
 /// Signs in at `/` by typing `token` into the form, as a person would.
 pub async fn sign_in(c: &Client, base: &str, token: &str) {
-    c.goto(&format!("{base}/")).await.expect("open /");
+    open(c, &format!("{base}/")).await;
     c.find(Locator::Css("input[name=token]"))
         .await
         .expect("token input")
         .send_keys(token)
         .await
         .expect("type token");
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .expect("submit button")
-        .click()
-        .await
-        .expect("submit");
+    click(c, "form button[type=submit]").await;
     until(
         c,
         "the page after sign-in",
