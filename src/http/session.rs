@@ -6,8 +6,9 @@
 //! so rotating it ends the session). Requests that change the session (sign-in, sign-out) and
 //! API reads made with the cookie are refused when the browser says they come from another
 //! site (`Sec-Fetch-Site`) or their `Origin` is not this host: no login CSRF, no forced
-//! sign-out, and no other site reading the API with a visitor's cookie.
+//! sign-out, and no other site reading the API with a visitor's cookie (docs/pages.md).
 
+use super::error::{HttpError, Unavailable};
 use super::query::Scope;
 use super::AppState;
 use crate::store::apps::{constant_time_eq, generate_token, hash_token};
@@ -71,16 +72,10 @@ pub async fn scope(state: &AppState, headers: &HeaderMap) -> Result<Option<Scope
 }
 
 /// Opens a session for a token already checked to give `scope`; returns the new session id.
-pub async fn open(
-    state: &AppState,
-    token: &str,
-    scope: &Scope,
-) -> Result<String, super::error::HttpError> {
-    let unavailable = |reason: String| super::error::HttpError::Unavailable {
-        reason,
-        retry_after: state.limits.retry_after,
-    };
-    let id = generate_token().map_err(|e| unavailable(format!("session id: {e}")))?;
+pub async fn open(state: &AppState, token: &str, scope: &Scope) -> Result<String, HttpError> {
+    let retry_after = state.limits.retry_after;
+    let id = generate_token()
+        .map_err(|e| HttpError::unavailable(Unavailable::Random(e), retry_after))?;
     let app_id = match scope {
         Scope::All => None,
         Scope::App { id, .. } => Some(*id),
@@ -89,7 +84,7 @@ pub async fn open(
         .store
         .open_session(&id, &hash_token(token), app_id, state.query.session_ttl)
         .await
-        .map_err(|e| unavailable(format!("session: {e}")))?;
+        .map_err(|e| HttpError::unavailable(e, retry_after))?;
     Ok(id)
 }
 
