@@ -6,10 +6,12 @@ use crate::config::{
 };
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod alerts;
 mod file;
 mod logs;
 
-pub use file::{rules_table, with_file_settings};
+pub use alerts::AlertArgs;
+pub use file::{alerts_table, rules_table, with_file_settings};
 pub use logs::LogsArgs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -37,6 +39,10 @@ pub struct Cli {
     /// The `[rules]` table of the config file (ingest redaction, drop and sampling rules).
     #[arg(skip)]
     pub rules: Option<crate::rules::RulesConfig>,
+
+    /// The `[[alerts]]` of the config file, as written.
+    #[arg(skip)]
+    pub alerts: Vec<crate::alerts::RuleSpec>,
 }
 
 impl Cli {
@@ -60,6 +66,8 @@ impl Cli {
             Err(e) => return Err(anyhow::anyhow!("config file {}: {e}", path.display())),
         };
         cli.rules = file::rules_table(&text)
+            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        cli.alerts = file::alerts_table(&text)
             .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         Ok(cli)
     }
@@ -115,6 +123,8 @@ pub struct DbArgs {
 
 /// What to do.
 #[derive(Debug, Subcommand)]
+// Parsed once at start: the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the drain server (migrations are applied on start).
     Serve(ServeArgs),
@@ -257,6 +267,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub retention: RetentionArgs,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// How often the maintenance task runs (partitions ahead, retention, search indexes).
     #[arg(long, env = "LOGDRAIN_MAINTENANCE_EVERY", default_value = "5m", value_parser = parse_duration)]
@@ -415,6 +428,9 @@ impl ServeArgs {
             // The `[rules]` table of the config file, when there is one, replaces these
             // (built-in redaction, no drop or sample rule); see `Cli::parse_with_file`.
             rules: std::sync::Arc::new(crate::rules::Rules::default()),
+            alerts: self.alerts.settings()?,
+            // The `[[alerts]]` of the config file, when there is one; see `Cli::parse_with_file`.
+            alert_rules: Vec::new(),
             maintenance_every: if self.maintenance_every.is_zero() {
                 return Err(ConfigError {
                     setting: "LOGDRAIN_MAINTENANCE_EVERY",

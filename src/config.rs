@@ -100,6 +100,11 @@ pub struct ServeConfig {
     pub maintenance_every: Duration,
     /// Ingest rules (`[rules]` of the config file), compiled once.
     pub rules: std::sync::Arc<crate::rules::Rules>,
+    /// How alert rules are evaluated and notifications sent.
+    pub alerts: crate::alerts::Settings,
+    /// The config file's `[[alerts]]`, validated; stored (replacing the previous file's) at
+    /// start.
+    pub alert_rules: Vec<crate::alerts::Rule>,
 }
 
 /// PEM files for serving HTTPS directly.

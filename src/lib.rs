@@ -16,6 +16,7 @@
 //! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is
 //! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
 
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod classify;

@@ -35,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("config file: {e}"))?,
                 );
             }
+            // Validated before anything is served too: a bad alert rule stops start-up.
+            config.alert_rules = logdrain::alerts::rule::validate_config(cli.alerts.clone())
+                .map_err(|e| anyhow::anyhow!("config file: {e}"))?;
             let db = app::open_database(&db_config).await?;
             let application = Application::bind(config.clone(), db.store.clone()).await?;
             tracing::info!(

@@ -35,8 +35,8 @@ pub fn with_file_settings(
         .collect();
     let mut out = argv.to_vec();
     for (key, value) in &table {
-        // `[rules]` is not a flag: `rules_table` reads it.
-        if key == "rules" {
+        // `[rules]` and `[[alerts]]` are not flags: `rules_table` and `alerts_table` read them.
+        if key == "rules" || key == "alerts" {
             continue;
         }
         let Some(arg) = args
@@ -108,6 +108,27 @@ pub fn rules_table(text: &str) -> Result<Option<crate::rules::RulesConfig>, Stri
             .try_into()
             .map(Some)
             .map_err(|e: toml::de::Error| format!("[rules]: {}", e.message())),
+    }
+}
+
+/// The `[[alerts]]` of the TOML `text` (none when absent); a wrong key or value is an error
+/// naming the rule and the key. The rules are validated by `alerts::RuleSpec::validate`.
+pub fn alerts_table(text: &str) -> Result<Vec<crate::alerts::RuleSpec>, String> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_owned())?;
+    match table.get("alerts") {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Array(rules)) => rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| format!("[[alerts]] #{}: {}", i + 1, e.message()))
+            })
+            .collect(),
+        Some(_) => Err("`alerts` must be an array of tables: [[alerts]]".into()),
     }
 }
 

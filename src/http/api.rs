@@ -48,7 +48,7 @@ pub enum Scope {
 }
 
 /// Checks the bearer token: the server token, or an app's read token.
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiError> {
+pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -71,7 +71,11 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiEr
 }
 
 /// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
-async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, ApiError> {
+pub(super) async fn app_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+) -> Result<i64, ApiError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
         Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),

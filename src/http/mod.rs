@@ -1,6 +1,7 @@
 //! axum lives here and nowhere else: the router, the shared state, auth, handlers and the
 //! error → status table.
 
+mod alerts;
 mod api;
 mod auth;
 pub mod error;
@@ -72,6 +73,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/apps/{app}/metrics", get(api::metrics))
         .route("/api/apps/{app}/events", get(api::events))
         .route("/api/apps/{app}/loss", get(api::loss))
+        .route(
+            "/api/apps/{app}/alerts",
+            get(alerts::list).post(alerts::create),
+        )
+        .route(
+            "/api/apps/{app}/alerts/{name}",
+            get(alerts::get).put(alerts::update).delete(alerts::delete),
+        )
+        .route("/api/apps/{app}/alerts/{name}/status", get(alerts::status))
+        .route(
+            "/api/apps/{app}/alerts/{name}/snooze",
+            post(alerts::snooze).delete(alerts::unsnooze),
+        )
+        .route(
+            "/api/apps/{app}/alerts/{name}/status-token",
+            post(alerts::status_token),
+        )
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

@@ -1,6 +1,7 @@
 //! sqlx lives here and nowhere else: connecting (to `DATABASE_URL` or a private cluster),
 //! migrations, the batch writer, app management and, later, the API's queries.
 
+pub mod alerts;
 pub mod apps;
 pub mod copy;
 pub mod notify;

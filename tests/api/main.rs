@@ -1,6 +1,7 @@
 //! One integration binary: the real server, real HTTP, real Postgres.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is the test failing
 
+mod alerts;
 mod classify;
 mod cli;
 mod helpers;

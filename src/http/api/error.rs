@@ -22,6 +22,24 @@ pub enum ApiError {
     /// 404.
     #[error("no app named {0}")]
     NotFound(String),
+    /// 400 naming the key of an alert rule's JSON body.
+    #[error(transparent)]
+    BadRule(#[from] crate::alerts::RuleError),
+    /// 403: a read token tried to change alert rules.
+    #[error("read tokens cannot change alert rules; use the server token (LOGDRAIN_API_TOKEN)")]
+    ReadOnly,
+    /// 404: no alert rule of that name for the app.
+    #[error("no alert rule named {0}")]
+    NoRule(String),
+    /// 409: a rule of that name exists already.
+    #[error("an alert rule named {0} exists already")]
+    RuleExists(String),
+    /// 409: the rule is defined in the config file, which is applied at every start.
+    #[error("alert rule {0} is defined in the config file: change it there")]
+    RuleFromConfig(String),
+    /// 503: the system's random source failed (a new token could not be made).
+    #[error("no random token could be made; try again")]
+    NoRandom,
     /// 503: the database failed (logged, not shown), or a read ran past
     /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
     #[error("database unavailable")]
@@ -34,7 +52,22 @@ impl IntoResponse for ApiError {
             ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string()),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            ApiError::NotFound(_) | ApiError::NoRule(_) => {
+                (StatusCode::NOT_FOUND, "not_found", self.to_string())
+            }
+            ApiError::BadRule(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
+            ApiError::ReadOnly => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
+            ApiError::RuleExists(_) | ApiError::RuleFromConfig(_) => {
+                (StatusCode::CONFLICT, "conflict", self.to_string())
+            }
+            ApiError::NoRandom => {
+                tracing::warn!("query API: getrandom failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    self.to_string(),
+                )
+            }
             // The caller's query was too broad: say so, and how to narrow it.
             ApiError::Store(e @ StoreError::QueryTimeout(_)) => {
                 tracing::info!(error = %e, "query API: read stopped by its timeout");
