@@ -17,7 +17,6 @@
 //! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
 
 pub mod alerts;
-pub mod api;
 pub mod app;
 pub mod classify;
 pub mod cli;
@@ -26,8 +25,10 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod query;
 pub mod record;
 pub mod rules;
 mod scan;
 pub mod store;
 pub mod synth;
+pub mod units;

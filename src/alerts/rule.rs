@@ -2,8 +2,10 @@
 //! and its validated form. The filter is a `/logs` query string, checked by the `/logs`
 //! parser itself; every error names the key at fault.
 
-use crate::api::params::{parse_log_query, LogQuery};
-use crate::config::{parse_duration, Secret};
+use crate::config::Secret;
+use crate::query::params::parse_log_query;
+use crate::store::filter::LogFilter;
+use crate::units::parse_duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -209,7 +211,7 @@ fn bad(key: impl Into<String>, message: impl Into<String>) -> RuleError {
 const NOT_IN_FILTER: &[&str] = &["since", "until", "cursor", "n", "format"];
 
 /// Parses a rule's filter with the `/logs` parser (for validation, and at every round).
-pub fn parse_filter(filter: &str) -> Result<LogQuery, RuleError> {
+pub fn parse_filter(filter: &str) -> Result<LogFilter, RuleError> {
     for (key, _) in form_urlencoded::parse(filter.as_bytes()) {
         if NOT_IN_FILTER.contains(&&*key) {
             return Err(bad(
@@ -218,7 +220,9 @@ pub fn parse_filter(filter: &str) -> Result<LogQuery, RuleError> {
             ));
         }
     }
-    parse_log_query(filter, None, 0, 0).map_err(|e| bad("filter", e.to_string()))
+    parse_log_query(filter, None, 0, 0)
+        .map(|q| q.filter)
+        .map_err(|e| bad("filter", e.to_string()))
 }
 
 fn duration(key: &str, value: &str) -> Result<Duration, RuleError> {

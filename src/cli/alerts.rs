@@ -1,7 +1,8 @@
 //! `serve`'s alert settings: how often rules are evaluated and how notifications are sent.
 //! The rules themselves are the config file's `[[alerts]]` (see `file.rs`) and the API's.
 
-use crate::config::{parse_duration, ConfigError};
+use crate::config::ConfigError;
+use crate::units::parse_duration;
 use clap::Args;
 use std::time::Duration;
 

@@ -3,11 +3,11 @@
 //! token only with the server token; and the per-rule status URL for uptime checkers, which
 //! also takes the rule's own status token in the query string.
 
-use super::api::{app_scope, authorize, now_us, ApiError, AppRequest, Scope};
+use super::query::{app_scope, authorize, now_us, ApiError, AppRequest, Scope};
 use super::AppState;
 use crate::alerts::{RuleError, RuleSpec};
-use crate::api::format::rfc3339;
-use crate::api::params::{self, parse_time};
+use crate::query::format::rfc3339;
+use crate::query::params::{self, parse_time};
 use crate::store::alerts::{DeliveryRow, HistoryRow, RuleRow, Written};
 use crate::store::apps::{constant_time_eq, generate_token, hash_token};
 use crate::store::read::micros_to_utc;
@@ -213,7 +213,7 @@ pub async fn snooze(
     let until_us = match (body["until"].as_str(), body["for"].as_str()) {
         (Some(t), None) => parse_time("until", t, now).map_err(|e| bad("until", &e.message))?,
         (None, Some(d)) => {
-            let d = crate::config::parse_duration(d).map_err(|e| bad("for", &e))?;
+            let d = crate::units::parse_duration(d).map_err(|e| bad("for", &e))?;
             now + i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2)
         }
         _ => {

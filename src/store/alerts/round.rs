@@ -4,8 +4,8 @@
 
 use crate::alerts::state::{State, Status, Step};
 use crate::alerts::{AlertKind, Rule};
-use crate::api::params::LogQuery;
 use crate::record::Kind;
+use crate::store::filter::LogFilter;
 use crate::store::read::micros_to_utc;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -153,7 +153,7 @@ impl Store {
         &self,
         app_id: i64,
         rule: &Rule,
-        filter: &LogQuery,
+        filter: &LogFilter,
         until_us: i64,
     ) -> Result<Option<f64>, StoreError> {
         let since_us = until_us - i64::try_from(rule.window.as_micros()).unwrap_or(i64::MAX / 2);
@@ -161,7 +161,7 @@ impl Store {
         let mut q = filter.clone();
         q.since_us = Some(since_us);
         q.until_us = Some(until_us);
-        let router = |mut q: LogQuery| {
+        let router = |mut q: LogFilter| {
             q.kinds = vec![Kind::Router];
             q
         };
@@ -177,10 +177,10 @@ impl Store {
                 qb.push(" LIMIT ").push_bind(cap.max(1)).push(") s");
             }
             AlertKind::Rate => {
-                let all = LogQuery {
+                let all = LogFilter {
                     since_us: q.since_us,
                     until_us: q.until_us,
-                    ..LogQuery::default()
+                    ..LogFilter::default()
                 };
                 qb.push("SELECT CASE WHEN t.n >= GREATEST(")
                     .push_bind(min_volume)
