@@ -15,6 +15,9 @@
 //! fills from flags and env vars; `app.rs` wires it together and owns the shutdown order.
 //! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is
 //! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
+//! `alerts/` runs beside both flows: a round every `LOGDRAIN_ALERT_EVERY` reads through
+//! `store/`, steps each rule's PURE state machine and sends notifications with its own client;
+//! its HTTP endpoints are in `http/alerts.rs`.
 
 pub mod alerts;
 pub mod app;
