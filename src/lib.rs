@@ -28,6 +28,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod pipeline;
 pub mod query;
 pub mod record;
 pub mod rules;
