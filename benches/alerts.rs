@@ -31,22 +31,48 @@ fn main() -> anyhow::Result<()> {
 
 /// Representative rules: the README's examples, and the same over an hour.
 const RULES: &[(&str, &str)] = &[
-    ("count 5xx, 5m", "kind = \"count\"\nfilter = \"status=5xx\"\nthreshold = 10\nwindow = \"5m\""),
-    ("count H12, 5m", "kind = \"count\"\nfilter = \"code=H12\"\nthreshold = 5\nwindow = \"5m\""),
-    ("count level≥error, 1h", "kind = \"count\"\nfilter = \"level=error\"\nthreshold = 100\nwindow = \"1h\""),
-    ("rate 5xx, 5m", "kind = \"rate\"\nfilter = \"status=5xx\"\nthreshold = 0.02\nwindow = \"5m\""),
-    ("rate 5xx, 1h", "kind = \"rate\"\nfilter = \"status=5xx\"\nthreshold = 0.02\nwindow = \"1h\""),
-    ("latency p95 path, 5m", "kind = \"latency\"\nfilter = \"path=/api/v1/cart\"\nthreshold = 800\nwindow = \"5m\""),
-    ("latency p95 all, 1h", "kind = \"latency\"\nthreshold = 800\nwindow = \"1h\""),
-    ("absence worker.1, 10m", "kind = \"absence\"\nfilter = \"dyno=worker.1\"\nwindow = \"10m\""),
-    ("absence never seen, 10m", "kind = \"absence\"\nfilter = \"dyno=clock.1\"\nwindow = \"10m\""),
+    (
+        "count 5xx, 5m",
+        "kind = \"count\"\nfilter = \"status=5xx\"\nthreshold = 10\nwindow = \"5m\"",
+    ),
+    (
+        "count H12, 5m",
+        "kind = \"count\"\nfilter = \"code=H12\"\nthreshold = 5\nwindow = \"5m\"",
+    ),
+    (
+        "count level≥error, 1h",
+        "kind = \"count\"\nfilter = \"level=error\"\nthreshold = 100\nwindow = \"1h\"",
+    ),
+    (
+        "rate 5xx, 5m",
+        "kind = \"rate\"\nfilter = \"status=5xx\"\nthreshold = 0.02\nwindow = \"5m\"",
+    ),
+    (
+        "rate 5xx, 1h",
+        "kind = \"rate\"\nfilter = \"status=5xx\"\nthreshold = 0.02\nwindow = \"1h\"",
+    ),
+    (
+        "latency p95 path, 5m",
+        "kind = \"latency\"\nfilter = \"path=/api/v1/cart\"\nthreshold = 800\nwindow = \"5m\"",
+    ),
+    (
+        "latency p95 all, 1h",
+        "kind = \"latency\"\nthreshold = 800\nwindow = \"1h\"",
+    ),
+    (
+        "absence worker.1, 10m",
+        "kind = \"absence\"\nfilter = \"dyno=worker.1\"\nwindow = \"10m\"",
+    ),
+    (
+        "absence never seen, 10m",
+        "kind = \"absence\"\nfilter = \"dyno=clock.1\"\nwindow = \"10m\"",
+    ),
     ("loss, 5m", "kind = \"loss\"\nwindow = \"5m\""),
     ("loss, 1h", "kind = \"loss\"\nwindow = \"1h\""),
 ];
 
 fn spec(i: usize, body: &str) -> anyhow::Result<RuleSpec> {
-    toml::from_str(&format!("name = \"bench-{i}\"\napp = \"bench\"\n{body}"))
-        .context("bench rule")
+    toml::from_str(&format!("name = \"bench-{i}\"\napp = \"bench\"\n{body}")).context("bench rule")
 }
 
 fn p(sorted: &[Duration], q: f64) -> Duration {
