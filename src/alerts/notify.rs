@@ -81,8 +81,10 @@ impl Event<'_> {
             }
             "logs"
         };
-        q.append_pair("since", &rfc3339(&since));
-        q.append_pair("until", &rfc3339(&self.at));
+        // The window exactly (to the microsecond), so the link finds what the rule counted.
+        let exact = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        q.append_pair("since", &exact(&since));
+        q.append_pair("until", &exact(&self.at));
         format!(
             "{}/api/apps/{}/{endpoint}?{}",
             self.base_url,

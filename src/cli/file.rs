@@ -193,6 +193,32 @@ mod tests {
     }
 
     #[test]
+    fn alert_rules_are_read_from_the_file_and_their_mistakes_named() {
+        let text = "writers = 2\n[[alerts]]\nname = \"h12\"\napp = \"shop\"\nkind = \"count\"\n\
+                    filter = \"code=H12\"\nwindow = \"5m\"\n";
+        let rules = alerts_table(text).unwrap_or_default();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].name, "h12");
+        // The alerts are not settings: the rest of the file still is.
+        let out = with_file_settings(&argv(&["logdrain", "serve"]), text, |_| false);
+        assert!(out.is_ok_and(|a| a.iter().any(|a| a == "--writers=2")));
+        let err = alerts_table("[[alerts]]\nname = \"x\"\nwindoww = \"5m\"").unwrap_err();
+        assert!(
+            err.contains("[[alerts]] #1") && err.contains("windoww"),
+            "{err}"
+        );
+        let err = crate::alerts::rule::validate_config(
+            alerts_table(&format!("{}{}", &text[12..], &text[12..])).unwrap_or_default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("#2 (h12)") && err.contains("two rules"),
+            "{err}"
+        );
+        assert!(alerts_table("alerts = 1").is_err());
+    }
+
+    #[test]
     fn the_example_file_documents_every_setting_and_parses() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/logdrain.example.toml");
         let text = std::fs::read_to_string(path).unwrap_or_default();

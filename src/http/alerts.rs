@@ -20,14 +20,35 @@ use serde_json::{json, Value};
 /// State changes and deliveries shown per rule.
 const HISTORY_PER_RULE: i64 = 20;
 
-/// Authorizes a change: only the server token may, and the app must exist.
-async fn writer(state: &AppState, headers: &HeaderMap, app: &str) -> Result<(), ApiError> {
-    if let Scope::App { .. } = authorize(state, headers).await? {
-        return Err(ApiError::ReadOnly);
-    }
-    match state.store.app_by_name(app).await? {
-        Some(_) => Ok(()),
-        None => Err(ApiError::NotFound(app.to_owned())),
+/// A change to an app's rules, authorized: only the server token may (a read token gets
+/// 403), and the app must exist. `name` is the rule's, when the path has one.
+pub struct Change {
+    app: String,
+    name: String,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Change {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let Path(mut path) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound(String::new()))?;
+        let app = path.remove("app").unwrap_or_default();
+        if let Scope::App { .. } = authorize(state, &parts.headers).await? {
+            return Err(ApiError::ReadOnly);
+        }
+        if state.store.app_by_name(&app).await?.is_none() {
+            return Err(ApiError::NotFound(app));
+        }
+        Ok(Change {
+            app,
+            name: path.remove("name").unwrap_or_default(),
+        })
     }
 }
 
@@ -138,11 +159,9 @@ pub async fn get(
 /// `POST /api/apps/{app}/alerts`: 201 with the rule and its status token (shown this once).
 pub async fn create(
     State(state): State<AppState>,
-    Path(app): Path<String>,
-    headers: HeaderMap,
+    Change { app, .. }: Change,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     let rule = spec(&body)?.validate(Some(&app))?;
     let (token, hash) = new_status_token()?;
     if state.store.create_alert(&rule, &hash).await? == Written::Exists {
@@ -156,11 +175,9 @@ pub async fn create(
 /// `PUT /api/apps/{app}/alerts/{name}`: replaces the definition; the state is kept.
 pub async fn update(
     State(state): State<AppState>,
-    Path((app, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Change { app, name }: Change,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     let spec = spec(&body)?;
     if spec.name != name {
         return Err(ApiError::BadRule(RuleError {
@@ -176,10 +193,8 @@ pub async fn update(
 /// `DELETE /api/apps/{app}/alerts/{name}`: 204.
 pub async fn delete(
     State(state): State<AppState>,
-    Path((app, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Change { app, name }: Change,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     written(state.store.delete_alert(&app, &name).await?, &name)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -197,11 +212,9 @@ fn written(w: Written, name: &str) -> Result<(), ApiError> {
 /// `{"for": "1h"}`: no notification before then.
 pub async fn snooze(
     State(state): State<AppState>,
-    Path((app, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Change { app, name }: Change,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let bad = |key: &str, message: &str| {
         ApiError::BadRule(RuleError {
@@ -236,10 +249,8 @@ pub async fn snooze(
 /// `DELETE /api/apps/{app}/alerts/{name}/snooze`: notifications resume.
 pub async fn unsnooze(
     State(state): State<AppState>,
-    Path((app, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Change { app, name }: Change,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     written(state.store.snooze_alert(&app, &name, None).await?, &name)?;
     Ok(axum::Json(one_rule(&state, &app, &name).await?).into_response())
 }
@@ -248,10 +259,8 @@ pub async fn unsnooze(
 /// working), for config-file rules too.
 pub async fn status_token(
     State(state): State<AppState>,
-    Path((app, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    Change { app, name }: Change,
 ) -> Result<Response, ApiError> {
-    writer(&state, &headers, &app).await?;
     let (token, hash) = new_status_token()?;
     written(
         state

@@ -149,6 +149,15 @@ pub enum Written {
     FromConfig,
 }
 
+/// Done when a row was written, else no such rule.
+fn found(rows: u64) -> Written {
+    if rows > 0 {
+        Written::Done
+    } else {
+        Written::NotFound
+    }
+}
+
 fn notify_json(rule: &Rule) -> Value {
     Value::Array(
         rule.notify
@@ -301,11 +310,7 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok(if done > 0 {
-            Written::Done
-        } else {
-            Written::NotFound
-        })
+        Ok(found(done))
     }
 
     /// Replaces a rule's status token (any source).
@@ -324,11 +329,7 @@ impl Store {
         .execute(&self.pool)
         .await?
         .rows_affected();
-        Ok(if done > 0 {
-            Written::Done
-        } else {
-            Written::NotFound
-        })
+        Ok(found(done))
     }
 
     /// The rules of one app (or of every app), by name.

@@ -603,3 +603,36 @@ notify = ["https://hooks.slack.com/services/T0/B0/SECRET"]
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_firing_rule_with_remind_sends_reminders_until_it_resolves() {
+    let app = server().await;
+    let receiver = Receiver::start(0).await;
+    create(
+        &app,
+        json!({"name": "h12", "kind": "count", "filter": "code=H12", "window": "4s",
+               "remind": "1s", "notify": [receiver.url()]}),
+    )
+    .await;
+    post(&app, &[router_line("/a", 503, 30000, Some("H12"))], None).await;
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got[0]["state"], "firing");
+    assert_eq!(got[0]["reminder"], false);
+    assert_eq!(got[1]["state"], "firing");
+    assert_eq!(got[1]["reminder"], true);
+    // Then it resolves once, and the reminders stop.
+    let start = Instant::now();
+    while !states(&receiver.accepted()).contains(&"resolved".to_owned())
+        && start.elapsed() < Duration::from_secs(20)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let all = states(&receiver.accepted());
+    assert_eq!(all.last().map(String::as_str), Some("resolved"), "{all:?}");
+    assert_eq!(
+        all.iter().filter(|s| *s == "resolved").count(),
+        1,
+        "{all:?}"
+    );
+}
