@@ -275,7 +275,7 @@ async fn a_rate_rule_fires_on_the_share_of_5xx_and_resolves() {
     create(
         &app,
         json!({"name": "5xx", "kind": "rate", "filter": "status=5xx", "threshold": 0.5,
-               "min_volume": 3, "window": "3s", "notify": [{"url": receiver.url(), "format": "webhook"}]}),
+               "min_volume": 3, "window": "5s", "notify": [{"url": receiver.url(), "format": "webhook"}]}),
     )
     .await;
     // Below the minimum volume: never fires, even at 100%.
