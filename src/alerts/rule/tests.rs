@@ -76,3 +76,27 @@ fn breaches_compare_by_kind() {
     assert!(!AlertKind::Absence.breaches(Some(1.0), 1.0));
     assert!(!AlertKind::Latency.breaches(None, 500.0));
 }
+
+#[test]
+fn the_readme_examples_validate() {
+    let readme = include_str!("../../../README.md");
+    let block = readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("[[alerts]]"))
+        .unwrap_or_default();
+    let specs = crate::cli::alerts_table(block).unwrap_or_else(|e| panic!("{e}"));
+    let rules = validate_config(specs).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<_> = rules.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AlertKind::Rate,
+            AlertKind::Count,
+            AlertKind::Latency,
+            AlertKind::Absence,
+            AlertKind::Loss
+        ]
+    );
+}
