@@ -181,7 +181,8 @@ impl Keys {
                 } else {
                     ve
                 };
-                if cs < ce {
+                // A credential already masked (by a logger, or by an earlier redaction) stays.
+                if cs < ce && !already_masked(&text[cs..ce], &text[cs..]) {
                     spans.push(Span {
                         start: cs,
                         end: ce,

@@ -20,6 +20,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 use std::borrow::Cow;
 
+/// Most passes of the detectors over one message (see [`Redactor::redact`]).
+const MAX_PASSES: usize = 4;
+
 /// A custom `[[rules.redact.patterns]]` rule.
 #[derive(Debug)]
 struct Pattern {
@@ -201,7 +204,30 @@ impl Redactor {
             || !self.patterns.is_empty()
     }
 
+    /// Masks every secret of `text`; `None` when nothing changed. Replacing one secret can
+    /// change what another detector sees (a JWT that runs into a private key's END line, a
+    /// client IP that was a token), so a changed text is redacted again until nothing changes
+    /// (at most [`MAX_PASSES`] passes; in practice one, or two on contrived input): redacting
+    /// the output again changes nothing.
     pub(super) fn redact(&self, app_name: &str, procid: &str, text: &str) -> Option<Redacted> {
+        let mut out = self.redact_once(app_name, procid, text)?;
+        for _ in 1..MAX_PASSES {
+            let Some(next) = self.redact_once(app_name, procid, &out.text) else {
+                break;
+            };
+            out.text = next.text;
+            for (rule, n) in next.hits {
+                match out.hits.iter_mut().find(|(r, _)| *r == rule) {
+                    Some((_, count)) => *count += n,
+                    None => out.hits.push((rule, n)),
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// One pass of every detector over `text`.
+    fn redact_once(&self, app_name: &str, procid: &str, text: &str) -> Option<Redacted> {
         let mut spans: Spans<'_> = Vec::new();
         let b = text.as_bytes();
         for (ac, kinds) in &self.anchors {

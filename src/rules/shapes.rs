@@ -264,7 +264,10 @@ pub(super) fn fwd(text: &str, salt: &str, spans: &mut Spans<'_>) {
             let ip = part.trim();
             let start = is + lead;
             is += part.len() + 1;
-            if ip.is_empty() || ip.starts_with("ip-") {
+            // Only an address is hashed (IPv4 or IPv6 text): not a value already hashed
+            // (`ip-…`) or masked by another detector, nor text that merely sits there, so
+            // that redacting the output again changes nothing.
+            if !is_ip_text(ip) {
                 continue;
             }
             let mut h = Sha256::new();
@@ -288,3 +291,11 @@ pub(super) fn fwd(text: &str, salt: &str, spans: &mut Spans<'_>) {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Whether `text` can be an IPv4 or IPv6 address: hex digits, dots and colons, with a digit.
+fn is_ip_text(text: &str) -> bool {
+    text.bytes().any(|c| c.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || c == b'.' || c == b':')
+}
