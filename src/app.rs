@@ -263,6 +263,8 @@ async fn maintenance_loop(
                 created = r.created.len(),
                 dropped = r.dropped.len(),
                 indexed = r.indexed.len(),
+                alert_history_pruned = r.alert_history_pruned,
+                alert_deliveries_pruned = r.alert_deliveries_pruned,
                 db_bytes = r.db_bytes,
                 "maintenance done"
             ),

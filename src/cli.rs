@@ -138,8 +138,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print the latest lines, then stream new ones as they arrive (`heroku logs --tail`).
     Tail(LogsArgs),
-    /// Run partition maintenance once (create ahead, retention, search indexes) and print what
-    /// it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
+    /// Run maintenance once (partitions ahead, retention, search indexes, history pruning) and
+    /// print what it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
     Maintain(RetentionArgs),
 }
 
@@ -303,6 +303,10 @@ pub struct RetentionArgs {
     /// Memory for building a search index (Postgres maintenance_work_mem for that session).
     #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
     pub index_build_memory: usize,
+    /// State changes and finished notifications kept per alert rule: maintenance deletes all
+    /// but the newest this many (pending notifications are always kept).
+    #[arg(long, env = "LOGDRAIN_ALERT_HISTORY_KEEP", default_value_t = 1000)]
+    pub alert_history_keep: u64,
 }
 
 impl RetentionArgs {
@@ -321,6 +325,12 @@ impl RetentionArgs {
                 });
             }
         }
+        if self.alert_history_keep == 0 {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_ALERT_HISTORY_KEEP",
+                message: "must be at least 1 (the newest state change of a rule says why it is in its state)".into(),
+            });
+        }
         Ok(Policy {
             interval: self.partition_interval,
             max_age: self.retention,
@@ -328,6 +338,7 @@ impl RetentionArgs {
             search_index: self.search_index,
             search_index_max_age: self.search_index_age,
             index_build_memory: self.index_build_memory as u64,
+            alert_history_keep: self.alert_history_keep,
         })
     }
 }
@@ -439,5 +450,28 @@ impl ServeArgs {
                 self.maintenance_every
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn maintain(args: &[&str]) -> Result<crate::store::partitions::Policy, ConfigError> {
+        let all = [&["logdrain", "maintain"], args].concat();
+        match Cli::try_parse_from(all).expect("parses").command {
+            Command::Maintain(retention) => retention.policy(),
+            _ => unreachable!("maintain"),
+        }
+    }
+
+    #[test]
+    fn alert_history_keeps_a_thousand_per_rule_unless_told_and_never_none() {
+        assert_eq!(maintain(&[]).expect("policy").alert_history_keep, 1000);
+        let five = maintain(&["--alert-history-keep", "5"]).expect("policy");
+        assert_eq!(five.alert_history_keep, 5);
+        let err = maintain(&["--alert-history-keep", "0"]).expect_err("refused");
+        assert_eq!(err.setting, "LOGDRAIN_ALERT_HISTORY_KEEP");
     }
 }

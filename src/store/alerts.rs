@@ -1,6 +1,7 @@
 //! Alert rules in Postgres (migrations/0008_alerts.sql): the config file's rules applied at
 //! start, the API's create/update/delete/snooze, and the listings with state, history and
-//! deliveries. The evaluation round's reads and writes are in `alerts/round.rs`.
+//! deliveries. The evaluation round's reads and writes are in `alerts/round.rs`, the pruning of
+//! old history (part of maintenance) in `alerts/prune.rs`.
 
 use super::{Store, StoreError};
 use crate::alerts::{AlertKind, Format, Rule, Target};
@@ -9,7 +10,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::time::Duration;
 
+mod prune;
 mod round;
+
+pub(super) use prune::prune_history;
 
 pub use round::{Delivery, DeliveryOutcome, NewDelivery, Round, StepWrite, ALERT_LOCK_KEY};
 
