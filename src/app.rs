@@ -158,6 +158,8 @@ impl Application {
             query: Arc::new(QueryConfig {
                 api_token: config.api_token.clone(),
                 maintenance: config.maintenance.clone(),
+                session_ttl: config.session_ttl,
+                https: config.tls.is_some(),
             }),
             tails,
             rules: config.rules.clone(),

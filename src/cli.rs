@@ -238,6 +238,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_AUTH_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub auth_cache_ttl: Duration,
 
+    /// How long a sign-in to the pages lasts before the read token must be entered again.
+    #[arg(long, env = "LOGDRAIN_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
     /// Time allowed on shutdown for in-flight requests and the final flush (Heroku gives 30 s).
     #[arg(long, env = "LOGDRAIN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -423,6 +427,14 @@ impl ServeArgs {
             query_timeout: self.query_timeout,
             retry_after: self.retry_after,
             auth_cache_ttl: self.auth_cache_ttl,
+            session_ttl: if self.session_ttl.is_zero() {
+                return Err(ConfigError {
+                    setting: "LOGDRAIN_SESSION_TTL",
+                    message: "must be longer than 0s".into(),
+                });
+            } else {
+                self.session_ttl
+            },
             shutdown_grace: self.shutdown_grace,
             tls: match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsFiles {

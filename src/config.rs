@@ -84,6 +84,8 @@ pub struct ServeConfig {
     pub retry_after: Duration,
     /// How long cached app credentials are trusted before the database is asked again.
     pub auth_cache_ttl: Duration,
+    /// How long a page sign-in session lasts.
+    pub session_ttl: Duration,
     /// Time allowed for in-flight requests and the final flush on shutdown.
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these files, when set.

@@ -11,6 +11,10 @@
 //!   → store/              sqlx: one transaction per batch (frame ledger + COPY + counters)
 //! ```
 //!
+//! Reads flow one way too: `http/query` (bearer token or the pages' session cookie) →
+//! `query/` (PURE: parameters, output formats) → `store/read` (sqlx). The pages (`http/pages`,
+//! files embedded from `web/`) are static shells whose scripts read the same query API.
+//!
 //! `record.rs` is the shared vocabulary; `config.rs` the validated settings that `cli.rs`
 //! fills from flags and env vars; `app.rs` wires it together and owns the shutdown order.
 //! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is

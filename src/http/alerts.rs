@@ -20,8 +20,9 @@ use serde_json::{json, Value};
 /// State changes and deliveries shown per rule.
 const HISTORY_PER_RULE: i64 = 20;
 
-/// A change to an app's rules, authorized: only the server token may (a read token gets
-/// 403), and the app must exist. `name` is the rule's, when the path has one.
+/// A change to an app's rules, authorized: only the server token, sent as a bearer token, may
+/// (a read token or a page session gets 403), and the app must exist. `name` is the rule's,
+/// when the path has one.
 pub struct Change {
     app: String,
     name: String,
@@ -39,7 +40,10 @@ impl axum::extract::FromRequestParts<AppState> for Change {
                 .await
                 .map_err(|_| ApiError::NotFound(String::new()))?;
         let app = path.remove("app").unwrap_or_default();
-        if let Scope::App { .. } = authorize(state, &parts.headers).await? {
+        let scope = authorize(state, &parts.headers).await?;
+        // A bearer token takes precedence over the cookie, so with one sent `All` is the
+        // server token itself; a page session (even the server token's) only reads.
+        if matches!(scope, Scope::App { .. }) || !bearer_sent(&parts.headers) {
             return Err(ApiError::ReadOnly);
         }
         if state.store.app_by_name(&app).await?.is_none() {
@@ -50,6 +54,14 @@ impl axum::extract::FromRequestParts<AppState> for Change {
             name: path.remove("name").unwrap_or_default(),
         })
     }
+}
+
+/// Whether the request carries a bearer token (the pages' session cookie is not one).
+fn bearer_sent(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") || v.starts_with("bearer "))
 }
 
 fn status_path(row: &RuleRow) -> String {

@@ -6,8 +6,10 @@ mod auth;
 pub mod error;
 mod ingest;
 mod ops;
+mod pages;
 mod query;
 pub mod server;
+mod session;
 
 pub use auth::DrainAuth;
 pub use query::QueryConfig;
@@ -56,6 +58,17 @@ pub struct AppState {
     pub rules: Arc<crate::rules::Rules>,
 }
 
+/// The pages and their assets, each response with the pages' security headers.
+fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home).post(pages::sign_in))
+        .route("/signout", post(pages::sign_out))
+        .route("/apps/{app}", get(pages::overview))
+        .route("/apps/{app}/logs", get(pages::logs))
+        .route("/assets/{name}", get(pages::asset))
+        .layer(axum::middleware::from_fn(pages::security_headers))
+}
+
 /// The whole HTTP surface in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -90,6 +103,8 @@ pub fn router(state: AppState) -> Router {
             "/api/apps/{app}/alerts/{name}/status-token",
             post(alerts::status_token),
         )
+        .route("/api/apps/{app}/lines/{id}", get(query::line))
+        .merge(page_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

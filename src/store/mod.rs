@@ -9,6 +9,7 @@ pub mod notify;
 pub mod partitions;
 pub mod pgcluster;
 pub mod read;
+pub mod sessions;
 mod write;
 
 /// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).

@@ -10,9 +10,14 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+mod context;
 mod stats;
 
-pub use stats::{ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS};
+pub use context::LineContext;
+
+pub use stats::{
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS,
+};
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
 const FIELDS_SQL: &str = "COALESCE(fields, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(\

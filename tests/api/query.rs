@@ -563,7 +563,12 @@ async fn every_documented_operation_answers_and_every_filter_is_documented() {
         .await
         .expect("openapi");
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 15);
+    assert_eq!(paths.len(), 16);
+    let newest = get_json(&app, "/api/apps/heroku/logs?format=json&n=1").await;
+    let line_id = newest["lines"][0]["id"]
+        .as_str()
+        .expect("a line id")
+        .to_owned();
     // Every operation, deletes last (the deeper path first), each answering the one success
     // status it documents.
     let mut operations: Vec<(&str, &str, &Value)> = paths
@@ -575,7 +580,7 @@ async fn every_documented_operation_answers_and_every_filter_is_documented() {
         })
         .collect();
     operations.sort_by_key(|(path, method, _)| (*method == "delete", usize::MAX - path.len()));
-    assert_eq!(operations.len(), 19);
+    assert_eq!(operations.len(), 20);
     for (path, method, op) in operations {
         if path.ends_with("/tail") {
             continue; // streams; covered above
@@ -590,6 +595,7 @@ async fn every_documented_operation_answers_and_every_filter_is_documented() {
         let concrete = path
             .replace("{app}", "heroku")
             .replace("{request_id}", "abc")
+            .replace("{id}", &line_id)
             .replace("{name}", "sample");
         let method_name = method.to_uppercase();
         let mut req = app

@@ -25,8 +25,10 @@ pub enum ApiError {
     /// 400 naming the key of an alert rule's JSON body.
     #[error(transparent)]
     BadRule(#[from] crate::alerts::RuleError),
-    /// 403: a read token tried to change alert rules.
-    #[error("read tokens cannot change alert rules; use the server token (LOGDRAIN_API_TOKEN)")]
+    /// 403: a read token or a page session tried to change alert rules.
+    #[error(
+        "only the server token (LOGDRAIN_API_TOKEN), sent as a bearer token, changes alert rules"
+    )]
     ReadOnly,
     /// 404: no alert rule of that name for the app.
     #[error("no alert rule named {0}")]
@@ -40,6 +42,9 @@ pub enum ApiError {
     /// 503: the system's random source failed (a new token could not be made).
     #[error("no random token could be made; try again")]
     NoRandom,
+    /// 404: the app has no line with this id.
+    #[error("no line with id {0}")]
+    NoLine(i64),
     /// 503: the database failed (logged, not shown), or a read ran past
     /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
     #[error("database unavailable")]
@@ -52,7 +57,7 @@ impl IntoResponse for ApiError {
             ApiError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string()),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
-            ApiError::NotFound(_) | ApiError::NoRule(_) => {
+            ApiError::NotFound(_) | ApiError::NoRule(_) | ApiError::NoLine(_) => {
                 (StatusCode::NOT_FOUND, "not_found", self.to_string())
             }
             ApiError::BadRule(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
