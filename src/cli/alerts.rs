@@ -1,7 +1,7 @@
-//! `serve`'s alert settings: how often rules are evaluated and how notifications are sent.
-//! The rules themselves are the config file's `[[alerts]]` (see `file.rs`) and the API's.
+//! `serve`'s alert flags: how often rules are evaluated and how notifications are sent
+//! (checked by `config::load`). The rules themselves are the config file's `[[alerts]]` (see
+//! `file.rs`) and the API's.
 
-use crate::config::ConfigError;
 use crate::units::parse_duration;
 use clap::Args;
 use std::time::Duration;
@@ -29,41 +29,4 @@ pub struct AlertArgs {
     /// without it they are paths (`/api/apps/…`).
     #[arg(long, env = "LOGDRAIN_PUBLIC_URL")]
     pub public_url: Option<String>,
-}
-
-impl AlertArgs {
-    /// The validated settings.
-    pub fn settings(&self) -> Result<crate::alerts::Settings, ConfigError> {
-        if self.alert_every < Duration::from_secs(1) {
-            return Err(ConfigError {
-                setting: "LOGDRAIN_ALERT_EVERY",
-                message: "must be at least 1s".into(),
-            });
-        }
-        if self.alert_timeout.is_zero() {
-            return Err(ConfigError {
-                setting: "LOGDRAIN_ALERT_TIMEOUT",
-                message: "must be greater than zero".into(),
-            });
-        }
-        let public_url = match self.public_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                Some(u.trim_end_matches('/').to_owned())
-            }
-            Some(_) => {
-                return Err(ConfigError {
-                    setting: "LOGDRAIN_PUBLIC_URL",
-                    message: "must start with http:// or https://".into(),
-                })
-            }
-        };
-        Ok(crate::alerts::Settings {
-            every: self.alert_every,
-            timeout: self.alert_timeout,
-            retries: self.alert_retries,
-            backoff: self.alert_backoff,
-            public_url,
-        })
-    }
 }

@@ -2,7 +2,7 @@
 //! Logplex sends them, rounds every second, and a real HTTP receiver counting what it is sent.
 //! Windows are a few seconds, so each rule fires and then resolves on its own.
 
-use crate::helpers::{basic, fresh_database_on_admin, serve_config, TestApp};
+use crate::helpers::{basic, fresh_database_on_admin, TestApp};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{json, Value};

@@ -67,7 +67,7 @@ async fn search(c: &Client, q: &str) {
     input.clear().await.expect("clear");
     input.send_keys(q).await.expect("type");
     let before = js(c, "return document.body.dataset.loaded").await;
-    click(&c, "#go").await;
+    click(c, "#go").await;
     until(
         c,
         "the search results",

@@ -110,12 +110,8 @@ window = "10m"
 for = "1m"
 notify = ["https://hooks.slack.com/services/T0/B0/SECRET"]
 "#;
-    let db_url = fresh_database_on_admin().await;
-    let mut config = serve_config(&db_url, FLAGS);
-    config.alert_rules =
-        logdrain::alerts::rule::validate_config(logdrain::cli::alerts_table(toml).unwrap())
-            .unwrap();
-    let app = TestApp::spawn_configured(&db_url, config).await;
+    // A real --config file, read by the same loader as `logdrain serve --config`.
+    let app = TestApp::spawn_with_rules(FLAGS, toml).await;
     post(&app, &[worker_line()], None).await;
     let (_, list) = api(&app, reqwest::Method::GET, "/api/apps/shop/alerts", None).await;
     let rule = &list["alerts"][0];
