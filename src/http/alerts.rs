@@ -3,7 +3,8 @@
 //! token only with the server token; and the per-rule status URL for uptime checkers, which
 //! also takes the rule's own status token in the query string.
 
-use super::query::{app_scope, authorize, now_us, ApiError, AppRequest, Scope};
+use super::error::HttpError;
+use super::query::{app_scope, authorize, now_us, AppRequest, Scope};
 use super::AppState;
 use crate::alerts::{RuleError, RuleSpec};
 use crate::query::format::rfc3339;
@@ -29,25 +30,25 @@ pub struct Change {
 }
 
 impl axum::extract::FromRequestParts<AppState> for Change {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, HttpError> {
         let Path(mut path) =
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::NotFound(String::new()))?;
+                .map_err(|_| HttpError::NotFound(String::new()))?;
         let app = path.remove("app").unwrap_or_default();
         let scope = authorize(state, &parts.headers).await?;
         // A bearer token takes precedence over the cookie, so with one sent `All` is the
         // server token itself; a page session (even the server token's) only reads.
         if matches!(scope, Scope::App { .. }) || !bearer_sent(&parts.headers) {
-            return Err(ApiError::ReadOnly);
+            return Err(HttpError::ReadOnly);
         }
         if state.store.app_by_name(&app).await?.is_none() {
-            return Err(ApiError::NotFound(app));
+            return Err(HttpError::NotFound(app));
         }
         Ok(Change {
             app,
@@ -115,7 +116,7 @@ fn rule_json(row: &RuleRow, history: &[HistoryRow], deliveries: &[DeliveryRow]) 
 }
 
 /// Rules with their history and deliveries, as JSON.
-async fn rules_json(state: &AppState, rows: &[RuleRow]) -> Result<Vec<Value>, ApiError> {
+async fn rules_json(state: &AppState, rows: &[RuleRow]) -> Result<Vec<Value>, HttpError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let history = state.store.alert_history(&ids, HISTORY_PER_RULE).await?;
     let deliveries = state.store.alert_deliveries(&ids, HISTORY_PER_RULE).await?;
@@ -125,35 +126,35 @@ async fn rules_json(state: &AppState, rows: &[RuleRow]) -> Result<Vec<Value>, Ap
         .collect())
 }
 
-async fn one_rule(state: &AppState, app: &str, name: &str) -> Result<Value, ApiError> {
+async fn one_rule(state: &AppState, app: &str, name: &str) -> Result<Value, HttpError> {
     let row = state
         .store
         .alert_rule(app, name)
         .await?
-        .ok_or_else(|| ApiError::NoRule(name.to_owned()))?;
+        .ok_or_else(|| HttpError::NoRule(name.to_owned()))?;
     Ok(rules_json(state, std::slice::from_ref(&row))
         .await?
         .pop()
         .unwrap_or_default())
 }
 
-fn spec(body: &[u8]) -> Result<RuleSpec, ApiError> {
+fn spec(body: &[u8]) -> Result<RuleSpec, HttpError> {
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRule(RuleError {
+        HttpError::BadRule(RuleError {
             key: "body".into(),
             message: e.to_string(),
         })
     })
 }
 
-fn new_status_token() -> Result<(String, Vec<u8>), ApiError> {
-    let token = generate_token().map_err(|_| ApiError::NoRandom)?;
+fn new_status_token() -> Result<(String, Vec<u8>), HttpError> {
+    let token = generate_token().map_err(|_| HttpError::NoRandom)?;
     let hash = hash_token(&token);
     Ok((token, hash))
 }
 
 /// `GET /api/apps/{app}/alerts`.
-pub async fn list(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let rows = state.store.alert_rules(Some(&req.app)).await?;
     let alerts = rules_json(&state, &rows).await?;
     Ok(axum::Json(json!({ "alerts": alerts })).into_response())
@@ -164,7 +165,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path((_, name)): Path<(String, String)>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     Ok(axum::Json(one_rule(&state, &req.app, &name).await?).into_response())
 }
 
@@ -173,11 +174,11 @@ pub async fn create(
     State(state): State<AppState>,
     Change { app, .. }: Change,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let rule = spec(&body)?.validate(Some(&app))?;
     let (token, hash) = new_status_token()?;
     if state.store.create_alert(&rule, &hash).await? == Written::Exists {
-        return Err(ApiError::RuleExists(rule.name));
+        return Err(HttpError::RuleExists(rule.name));
     }
     let mut out = one_rule(&state, &app, &rule.name).await?;
     out["status_token"] = Value::from(token);
@@ -189,10 +190,10 @@ pub async fn update(
     State(state): State<AppState>,
     Change { app, name }: Change,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let spec = spec(&body)?;
     if spec.name != name {
-        return Err(ApiError::BadRule(RuleError {
+        return Err(HttpError::BadRule(RuleError {
             key: "name".into(),
             message: "differs from the name in the URL".into(),
         }));
@@ -206,17 +207,17 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Change { app, name }: Change,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     written(state.store.delete_alert(&app, &name).await?, &name)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn written(w: Written, name: &str) -> Result<(), ApiError> {
+fn written(w: Written, name: &str) -> Result<(), HttpError> {
     match w {
         Written::Done => Ok(()),
-        Written::NotFound => Err(ApiError::NoRule(name.to_owned())),
-        Written::Exists => Err(ApiError::RuleExists(name.to_owned())),
-        Written::FromConfig => Err(ApiError::RuleFromConfig(name.to_owned())),
+        Written::NotFound => Err(HttpError::NoRule(name.to_owned())),
+        Written::Exists => Err(HttpError::RuleExists(name.to_owned())),
+        Written::FromConfig => Err(HttpError::RuleFromConfig(name.to_owned())),
     }
 }
 
@@ -226,10 +227,10 @@ pub async fn snooze(
     State(state): State<AppState>,
     Change { app, name }: Change,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let bad = |key: &str, message: &str| {
-        ApiError::BadRule(RuleError {
+        HttpError::BadRule(RuleError {
             key: key.into(),
             message: message.into(),
         })
@@ -262,7 +263,7 @@ pub async fn snooze(
 pub async fn unsnooze(
     State(state): State<AppState>,
     Change { app, name }: Change,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     written(state.store.snooze_alert(&app, &name, None).await?, &name)?;
     Ok(axum::Json(one_rule(&state, &app, &name).await?).into_response())
 }
@@ -272,7 +273,7 @@ pub async fn unsnooze(
 pub async fn status_token(
     State(state): State<AppState>,
     Change { app, name }: Change,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let (token, hash) = new_status_token()?;
     written(
         state
@@ -295,14 +296,14 @@ pub async fn status(
     Path((app, name)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let row = match params::param(query.as_deref().unwrap_or(""), "token") {
         Some(token) => {
             let row = state.store.alert_rule(&app, &name).await?;
             let valid = row.as_ref().and_then(|r| r.status_token_hash.as_deref());
             match valid {
                 Some(hash) if constant_time_eq(&hash_token(&token), hash) => row,
-                _ => return Err(ApiError::Unauthorized),
+                _ => return Err(HttpError::BearerRequired),
             }
         }
         None => {
@@ -310,7 +311,7 @@ pub async fn status(
             state.store.alert_rule(&app, &name).await?
         }
     };
-    let row = row.ok_or_else(|| ApiError::NoRule(name.clone()))?;
+    let row = row.ok_or_else(|| HttpError::NoRule(name.clone()))?;
     let code = if row.state == "firing" {
         StatusCode::SERVICE_UNAVAILABLE
     } else {

@@ -65,7 +65,7 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
     } else {
         match super::query::token_scope(&state, &token).await {
             Ok(scope) => scope,
-            Err(e) => return unavailable(&state, &e).into_response(),
+            Err(e) => return unavailable(&state, e).into_response(),
         }
     };
     let Some(scope) = scope else {
@@ -94,7 +94,7 @@ pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
     if let Some(id) = session::session_id(&headers) {
         if let Err(e) = state.store.close_session(id).await {
-            return unavailable(&state, &e).into_response();
+            return unavailable(&state, e).into_response();
         }
     }
     let mut res = redirect("/");
@@ -145,7 +145,7 @@ async fn app_page(state: &AppState, app: &str, headers: &HeaderMap, page: &str) 
         }
         Scope::All => match state.store.app_by_name(app).await {
             Ok(found) => found.is_some(),
-            Err(e) => return unavailable(state, &e).into_response(),
+            Err(e) => return unavailable(state, e).into_response(),
         },
     };
     if exists {
@@ -158,14 +158,14 @@ async fn app_page(state: &AppState, app: &str, headers: &HeaderMap, page: &str) 
 async fn session_scope(state: &AppState, headers: &HeaderMap) -> Result<Option<Scope>, HttpError> {
     session::scope(state, headers)
         .await
-        .map_err(|e| unavailable(state, &e))
+        .map_err(|e| unavailable(state, e))
 }
 
-fn unavailable(state: &AppState, e: &crate::store::StoreError) -> HttpError {
-    HttpError::Unavailable {
-        reason: format!("pages: {e}"),
-        retry_after: state.limits.retry_after,
-    }
+fn unavailable(state: &AppState, e: crate::store::StoreError) -> HttpError {
+    HttpError::unavailable(
+        super::error::Unavailable::Session(e),
+        state.limits.retry_after,
+    )
 }
 
 /// 303 See Other to `to` (after a form post, the browser GETs it).

@@ -1,16 +1,14 @@
-//! The query API's handlers (API.md §2): bearer auth, `/api/apps` and the per-app endpoints.
+//! The query API's handlers (their reference: `GET /api/openapi.json`): bearer auth, `/api/apps` and the per-app endpoints.
 //! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
 //! `query::format`.
 
-mod error;
 mod line;
 mod tail;
 
-pub use error::ApiError;
 pub use line::line;
-
 pub use tail::tail;
 
+use super::error::HttpError;
 use super::AppState;
 use crate::config::Secret;
 use crate::query::format::{self, rfc3339};
@@ -57,7 +55,7 @@ pub enum Scope {
 
 /// Checks the bearer token (the server token, or an app's read token) or, without one, the
 /// pages' session cookie on a same-origin request (`http::session`).
-pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiError> {
+pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -71,7 +69,7 @@ pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<S
         Some(token) => token_scope(state, token).await?,
         None => super::session::scope(state, headers).await?,
     };
-    scope.ok_or(ApiError::Unauthorized)
+    scope.ok_or(HttpError::BearerRequired)
 }
 
 /// What a read token covers: the server token, or an app's read token; `None` for neither.
@@ -96,16 +94,16 @@ pub(super) async fn app_scope(
     state: &AppState,
     headers: &HeaderMap,
     app: &str,
-) -> Result<i64, ApiError> {
+) -> Result<i64, HttpError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
-        Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),
+        Scope::App { .. } => Err(HttpError::Forbidden(app.to_owned())),
         Scope::All => state
             .store
             .app_by_name(app)
             .await?
             .map(|a| a.id)
-            .ok_or_else(|| ApiError::NotFound(app.to_owned())),
+            .ok_or_else(|| HttpError::NotFound(app.to_owned())),
     }
 }
 
@@ -123,16 +121,16 @@ pub struct AppRequest {
 }
 
 impl axum::extract::FromRequestParts<AppState> for AppRequest {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, HttpError> {
         let Path(path) =
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::NotFound(String::new()))?;
+                .map_err(|_| HttpError::NotFound(String::new()))?;
         let app = path.get("app").cloned().unwrap_or_default();
         let app_id = app_scope(state, &parts.headers, &app).await?;
         Ok(AppRequest {
@@ -146,7 +144,7 @@ impl axum::extract::FromRequestParts<AppState> for AppRequest {
 
 impl AppRequest {
     /// The `/logs`-style filters, `n` defaulting to `default_n`.
-    pub fn log_query(&self, default_n: i64) -> Result<LogQuery, ApiError> {
+    pub fn log_query(&self, default_n: i64) -> Result<LogQuery, HttpError> {
         Ok(parse_log_query(
             &self.query,
             self.accept.as_deref(),
@@ -156,7 +154,7 @@ impl AppRequest {
     }
 
     /// `since`/`until` of the aggregate endpoints (default: the last hour).
-    pub fn range(&self) -> Result<TimeRange, ApiError> {
+    pub fn range(&self) -> Result<TimeRange, HttpError> {
         Ok(params::parse_range(&self.query, now_us())?)
     }
 }
@@ -175,7 +173,10 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// `GET /api/apps`.
-pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn apps(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let scope = authorize(&state, &headers).await?;
     let apps = state.store.list_apps().await?;
     let list: Vec<Value> = apps
@@ -228,7 +229,7 @@ fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<Stri
 }
 
 /// `GET /api/apps/{app}/logs`.
-pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let q = req.log_query(DEFAULT_LINES)?;
     let page = state.store.lines_page(app_id, &q.filter).await?;
@@ -245,7 +246,7 @@ pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Resp
 }
 
 /// `GET /api/apps/{app}/events`: api and system lines, newest first.
-pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let mut q = req.log_query(DEFAULT_LINES)?;
     q.filter.kinds = vec![Kind::Api, Kind::System];
@@ -264,7 +265,7 @@ pub async fn request(
     State(state): State<AppState>,
     Path((_, request_id)): Path<(String, String)>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let parsed = req.log_query(MAX_LINES)?;
     let q = LogQuery {
@@ -306,7 +307,7 @@ fn in_range(range: TimeRange, body: Value) -> Response {
 pub async fn stats_requests(
     State(state): State<AppState>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let query = req.query.as_str();
     let range = req.range()?;
@@ -358,7 +359,7 @@ pub async fn stats_requests(
 pub async fn stats_errors(
     State(state): State<AppState>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
     let codes: Vec<Value> = state
@@ -411,7 +412,10 @@ fn bucket_param(query: &str) -> Result<Option<i64>, ParamError> {
 }
 
 /// `GET /api/apps/{app}/metrics`.
-pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    req: AppRequest,
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let query = req.query.as_str();
     let range = req.range()?;
@@ -437,7 +441,7 @@ pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<R
 }
 
 /// `GET /api/apps/{app}/loss`.
-pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
     let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
@@ -446,7 +450,7 @@ pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Resp
         .rule_events(app_id, range)
         .await?
         .into_iter()
-        .map(|(rule, action, count)| json!({"rule": rule, "action": action, "count": count}))
+        .map(|t| json!({"rule": t.rule, "action": t.action, "count": t.count}))
         .collect();
     Ok(in_range(
         range,

@@ -76,11 +76,10 @@ pub async fn open(
     token: &str,
     scope: &Scope,
 ) -> Result<String, super::error::HttpError> {
-    let unavailable = |reason: String| super::error::HttpError::Unavailable {
-        reason,
-        retry_after: state.limits.retry_after,
-    };
-    let id = generate_token().map_err(|e| unavailable(format!("session id: {e}")))?;
+    use super::error::{HttpError, Unavailable};
+    let retry_after = state.limits.retry_after;
+    let id = generate_token()
+        .map_err(|e| HttpError::unavailable(Unavailable::Random(e), retry_after))?;
     let app_id = match scope {
         Scope::All => None,
         Scope::App { id, .. } => Some(*id),
@@ -89,7 +88,7 @@ pub async fn open(
         .store
         .open_session(&id, &hash_token(token), app_id, state.query.session_ttl)
         .await
-        .map_err(|e| unavailable(format!("session: {e}")))?;
+        .map_err(|e| HttpError::unavailable(Unavailable::Session(e), retry_after))?;
     Ok(id)
 }
 

@@ -16,7 +16,7 @@ mod stats;
 pub use context::LineContext;
 
 pub use stats::{
-    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS,
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
 };
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.

@@ -1,7 +1,8 @@
 //! `GET /api/apps/{app}/lines/{id}`: one line with its raw bytes and the app's lines around
 //! it, for the log viewer's detail view (and anyone with the line's `id`).
 
-use super::{ApiError, AppRequest};
+use super::AppRequest;
+use crate::http::error::HttpError;
 use crate::http::AppState;
 use crate::query::format::line_json;
 use crate::query::params::{self, ParamError};
@@ -22,7 +23,7 @@ pub async fn line(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let id: i64 = id.parse().map_err(|_| ParamError {
         param: "id",
         message: "not a line id (a whole number)".into(),
@@ -40,7 +41,7 @@ pub async fn line(
     };
     let app = req.app.as_str();
     let Some(ctx) = state.store.line_context(req.app_id, id, around).await? else {
-        return Err(ApiError::NoLine(id));
+        return Err(HttpError::NoLine(id));
     };
     let mut line = line_json(&ctx.line, app);
     line["raw_base64"] = base64::engine::general_purpose::STANDARD
