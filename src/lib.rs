@@ -24,7 +24,14 @@
 //! order. `record.rs` is the shared vocabulary, `units.rs` the duration and size parsers,
 //! `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
 //! load driver. The project's reference (drain contract, wire facts) is in `docs/`.
+//!
+//! The pages (`http/pages.rs`, files embedded from `web/`) are static shells whose scripts read
+//! the same query API with a session cookie (`http/session.rs`). `alerts/` runs beside both
+//! flows: a round every `LOGDRAIN_ALERT_EVERY` reads through `store/`, steps each rule's PURE
+//! state machine and sends notifications with its own client; its HTTP endpoints are in
+//! `http/alerts.rs`.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod cli;
