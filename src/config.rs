@@ -70,6 +70,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest single octet-counted frame trusted; larger ones are stored raw.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
     /// Most COPY bytes written in one transaction.

@@ -3,8 +3,9 @@
 //! The data flows one way, and the modules follow it:
 //!
 //! ```text
-//! HTTP (http/)            POST /logs: auth from headers, body capped and gunzipped
+//! HTTP (http/)            POST /logs, POST /v1/logs: auth from headers, body capped, gunzipped
 //!   → logplex/            PURE: octet-counted frames → RFC 5424 messages borrowing the body
+//!     otlp/               PURE: OTLP/HTTP logs → one RFC 5424 line per record + its telemetry
 //!   → classify/           PURE: message → LogRecord (kind, level, fields)
 //!   → store/copy.rs       PURE: LogRecords → binary COPY tuples, encoded in the handler
 //!   → ingest/             bounded queue (bytes) → batch writers; 204 only after commit
@@ -25,6 +26,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod otlp;
 pub mod record;
 pub mod rules;
 mod scan;

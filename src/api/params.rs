@@ -21,6 +21,7 @@ pub const LOG_PARAMS: &[&str] = &[
     "level",
     "q",
     "request_id",
+    "trace_id",
     "status",
     "code",
     "path",
@@ -116,6 +117,10 @@ pub struct LogQuery {
     pub terms: Vec<Term>,
     /// Lines carrying this request id.
     pub request_id: Option<String>,
+    /// OTLP lines of this trace (32 lower-case hex digits).
+    pub trace_id: Option<String>,
+    /// Lines carrying this request id or belonging to this trace (`/requests/{id}`).
+    pub request_or_trace_id: Option<String>,
     /// Router lines with a status in this range.
     pub status: Option<StatusRange>,
     /// Heroku error code.
@@ -170,6 +175,7 @@ pub fn parse_log_query(
             "level" => q.level = Some(parse_level(value)?),
             "q" => q.terms = terms(value),
             "request_id" => q.request_id = Some(nonempty("request_id", value)?),
+            "trace_id" => q.trace_id = Some(parse_trace_id(value)?),
             "status" => q.status = Some(parse_status(value)?),
             "code" => q.code = Some(parse_code(value)?),
             "path" => q.path = Some(nonempty("path", value)?),
@@ -189,6 +195,15 @@ pub fn parse_log_query(
         q.format = accept_format(accept);
     }
     Ok(q)
+}
+
+/// A W3C trace id: 32 hex digits, answered in lower case as stored.
+fn parse_trace_id(value: &str) -> Result<String, ParamError> {
+    if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(bad("trace_id", "must be 32 hex digits (a W3C trace id)"))
+    }
 }
 
 fn nonempty(param: &'static str, value: &str) -> Result<String, ParamError> {

@@ -210,6 +210,7 @@ pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) ->
         dropped: extract.dropped,
         parts: 1,
         continued: false,
+        telemetry: None,
     }
 }
 
@@ -258,6 +259,7 @@ pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
         dropped: 0,
         parts: 1,
         continued: false,
+        telemetry: None,
     }
 }
 

@@ -43,55 +43,18 @@ async fn receive(
     body: Body,
 ) -> Result<StatusCode, HttpError> {
     let limits = &state.limits;
-    let retry_after = limits.retry_after;
-    let unavailable = |reason: String| HttpError::Unavailable {
-        reason,
-        retry_after,
-    };
 
     // 1. Who is it? Decided before the body is read.
-    let app_id = state.auth.check(headers, retry_after).await?;
+    let app_id = state.auth.check(headers, limits.retry_after).await?;
 
     // 2. The body, bounded before and after decompression.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(HttpError::PayloadTooLarge {
-            limit: limits.max_body_bytes,
-        });
-    }
-    // A body that trickles in (slow loris) is cut off; 503 rather than 408, because Logplex
-    // drops a frame for good on any 4xx but 429 and a slow network is not the frame's fault.
-    let raw = tokio::time::timeout(
-        limits.body_timeout,
-        axum::body::to_bytes(body, limits.max_body_bytes),
-    )
-    .await
-    .map_err(|_| HttpError::Unavailable {
-        reason: format!("request body not received within {:?}", limits.body_timeout),
-        retry_after: limits.retry_after,
-    })?
-    .map_err(|_| HttpError::PayloadTooLarge {
-        limit: limits.max_body_bytes,
-    })?;
-    let body = decode(headers, raw, limits.max_body_bytes)?;
+    let body = read_body(limits, headers, body).await?;
 
     // 3. The pure pipeline.
     let received_us = now_us();
     let mut processed = process_body(&body, limits.max_frame_bytes, received_us);
     let applied = crate::rules::apply(&state.rules, &mut processed.records, received_us);
-    let rule_events: Vec<(String, &'static str, i64)> = applied
-        .events()
-        .map(|(rule, action, n)| {
-            (
-                rule.to_owned(),
-                action,
-                i64::try_from(n).unwrap_or(i64::MAX),
-            )
-        })
-        .collect();
+    let rule_events = rule_events(&applied);
     let metrics = state.queue.metrics();
     metrics
         .lines_received
@@ -127,10 +90,73 @@ async fn receive(
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events,
     };
-    let job_app = job.app_id;
-    let job_rules = job.rule_events.clone();
 
     // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    commit(state, job).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the rules did, as the job's (rule, action, count) rows.
+pub(super) fn rule_events(applied: &crate::rules::Applied) -> Vec<(String, &'static str, i64)> {
+    applied
+        .events()
+        .map(|(rule, action, n)| {
+            (
+                rule.to_owned(),
+                action,
+                i64::try_from(n).unwrap_or(i64::MAX),
+            )
+        })
+        .collect()
+}
+
+/// Reads a request body within the limits: `Content-Length` checked first, the body cut off
+/// after `LOGDRAIN_BODY_TIMEOUT`, then gzip decoded; larger than `LOGDRAIN_MAX_BODY` before or
+/// after decoding is a 413.
+pub(super) async fn read_body(
+    limits: &super::Limits,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, HttpError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(HttpError::PayloadTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
+    // A body that trickles in (slow loris) is cut off; 503 rather than 408, because Logplex
+    // drops a frame for good on any 4xx but 429 and a slow network is not the frame's fault.
+    let raw = tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| HttpError::Unavailable {
+        reason: format!("request body not received within {:?}", limits.body_timeout),
+        retry_after: limits.retry_after,
+    })?
+    .map_err(|_| HttpError::PayloadTooLarge {
+        limit: limits.max_body_bytes,
+    })?;
+    decode(headers, raw, limits.max_body_bytes)
+}
+
+/// Queues one job and waits for its commit, at most `LOGDRAIN_ACK_TIMEOUT`: a full queue, a
+/// failed batch or a late commit is a 503 with `Retry-After`.
+pub(super) async fn commit(
+    state: &AppState,
+    job: Job,
+) -> Result<crate::store::JobOutcome, HttpError> {
+    let limits = &state.limits;
+    let unavailable = |reason: String| HttpError::Unavailable {
+        reason,
+        retry_after: limits.retry_after,
+    };
+    let job_app = job.app_id;
+    let job_rules = job.rule_events.clone();
     let ack = state
         .queue
         .submit(job)
@@ -138,9 +164,9 @@ async fn receive(
     match tokio::time::timeout(limits.ack_timeout, ack).await {
         Ok(Ok(Ok(outcome))) => {
             if outcome == crate::store::JobOutcome::Stored {
-                metrics.record_rules(job_app, &job_rules);
+                state.queue.metrics().record_rules(job_app, &job_rules);
             }
-            Ok(StatusCode::NO_CONTENT)
+            Ok(outcome)
         }
         Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
         Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
@@ -183,11 +209,11 @@ fn tags_json(query: Option<&str>) -> Option<String> {
     (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn now_us() -> i64 {
+pub(super) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))

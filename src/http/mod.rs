@@ -6,10 +6,11 @@ mod auth;
 pub mod error;
 mod ingest;
 mod ops;
+mod otlp;
 pub mod server;
 
 pub use api::ApiConfig;
-pub use auth::DrainAuth;
+pub use auth::{DrainAuth, OtlpWriter};
 
 use crate::ingest::IngestQueue;
 use crate::store::notify::Tails;
@@ -28,6 +29,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest single frame trusted.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// How long a request waits for its commit.
     pub ack_timeout: Duration,
     /// Retry-After on 503.
@@ -59,6 +62,9 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/logs", post(ingest::post_logs))
+        .route("/v1/logs", post(otlp::post_logs))
+        .route("/otlp/v1/logs", post(otlp::post_logs))
+        .route("/otlp", post(otlp::post_logs))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -110,6 +110,13 @@ fn rebuilt(rec: &LogRecord<'_>, text: &str, received_us: i64) -> LogRecord<'stat
     out.raw = Cow::Owned(raw);
     out.parts = rec.parts;
     out.continued = rec.continued;
+    // An OTLP line keeps its trace, tags and stated level; its timestamp is in the header.
+    if let Some(t) = &rec.telemetry {
+        if let Some(level) = t.level {
+            out.level = level;
+        }
+        out.telemetry = Some(Box::new(t.as_ref().clone().into_owned()));
+    }
     out
 }
 

@@ -7,6 +7,7 @@ pub mod notify;
 pub mod partitions;
 pub mod pgcluster;
 pub mod read;
+pub mod spaces;
 mod write;
 
 /// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).
