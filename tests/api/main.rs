@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod hostile;
 mod ingest;
+mod otlp;
 mod outage;
 mod partitions;
 mod query;
