@@ -7,6 +7,7 @@ mod helpers;
 mod hostile;
 mod ingest;
 mod otlp;
+mod otlp_credentials;
 mod otlp_hostile;
 mod outage;
 mod partitions;
