@@ -9,11 +9,11 @@
 //! (`FRAME_LEDGER_KEEP`, a day) is answered `200` and writes nothing twice.
 
 use super::error::{HttpError, OtlpError};
-use super::ingest::{commit, header_str, now_us, read_body, rule_events};
+use super::ingest::{commit, header_str, now_us, read_body};
 use super::AppState;
 use crate::otlp::{self, map::MapSettings, response, Encoding, Line, Routing};
+use crate::pipeline;
 use crate::record::AppName;
-use crate::store::copy::{encode_rows, RowContext};
 use crate::store::Job;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -124,27 +124,25 @@ async fn receive(
         }
     }
 
-    // 5. Per app: classify, apply the rules, encode; then queue every job and wait for all.
+    // 5. Per app, the pipeline (classify, rules, encode); then queue every job, wait for all.
     let jobs = by_app.into_iter().map(|(app_id, lines)| {
-        let mut records = otlp::records(lines, received_us);
-        let applied = crate::rules::apply(&state.rules, &mut records, received_us);
-        let mut rows = Vec::with_capacity(256 * records.len());
-        let ctx = RowContext {
+        let ctx = pipeline::Context {
             app_id,
             received_us,
             tags: None,
             frame_id: Some(&ledger_id),
+            max_frame: limits.max_frame_bytes,
         };
-        encode_rows(&mut rows, &ctx, &records);
+        let prepared = pipeline::run_otlp(lines, &ctx, &state.rules);
         Job {
             app_id,
             frame_id: Some(ledger_id.clone()),
-            rows,
-            lines: u32::try_from(records.len()).unwrap_or(u32::MAX),
-            dropped: 0,
+            lines: prepared.lines(),
+            rows: prepared.rows,
+            dropped: prepared.dropped,
             msg_count_mismatch: None,
             logplex_drain_token: None,
-            rule_events: rule_events(&applied),
+            rule_events: prepared.rule_events,
         }
     });
     let jobs: Vec<Job> = jobs.collect();

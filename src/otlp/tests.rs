@@ -2,7 +2,7 @@
 
 use super::map::{stated_level, MapSettings, ATTRIBUTES_LEFT_OUT_TAG};
 use super::*;
-use crate::classify::process_body;
+use crate::pipeline::process_body;
 use crate::record::{Kind, Level};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, KeyValueList};
