@@ -326,3 +326,28 @@ fn answers_are_encoded_like_the_request() {
         prost::Message::decode(&response::status(Encoding::Protobuf, 3, "bad")[..]).unwrap();
     assert_eq!((status.code, status.message.as_str()), (3, "bad"));
 }
+
+#[test]
+fn secrets_in_attributes_are_redacted_like_messages() {
+    let mut rec = record("connecting");
+    rec.attributes = vec![
+        kv("db.password", s("hunter2-very-secret")),
+        kv("http.url", s("https://api.example.com/cb?access_token=ya29.a0AfB_secret&x=1")),
+    ];
+    let mapped = lines(&request(vec![], vec![rec]), Routing::OneApp, &[], SETTINGS, RECEIVED);
+    let ctx = crate::pipeline::Context {
+        app_id: 1,
+        received_us: RECEIVED,
+        tags: None,
+        frame_id: None,
+        max_frame: 1 << 20,
+    };
+    let prepared = crate::pipeline::run_otlp(&mapped.lines, &ctx, &crate::rules::Rules::default());
+    let tags = prepared.records[0].telemetry.as_ref().unwrap().tags.as_deref().unwrap();
+    assert!(!tags.contains("hunter2"), "{tags}");
+    assert!(!tags.contains("ya29"), "{tags}");
+    let tags: serde_json::Value = serde_json::from_str(tags).unwrap();
+    assert!(tags["http.url"].as_str().unwrap().contains("x=1"));
+    assert!(!prepared.rule_events.is_empty());
+    assert!(!String::from_utf8_lossy(&prepared.rows).contains("hunter2"));
+}
