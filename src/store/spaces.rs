@@ -41,7 +41,7 @@ impl Store {
         name: &AppName,
         space_id: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let row: (i64, Option<i64>) = sqlx::query_as(
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
             "WITH ins AS (INSERT INTO apps (name, space_id) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING RETURNING id, space_id) \
              SELECT id, space_id FROM ins UNION ALL \
@@ -49,8 +49,18 @@ impl Store {
         )
         .bind(name.as_str())
         .bind(space_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
+        let row = match row {
+            Some(row) => row,
+            // Created by a concurrent request after this statement's snapshot: read it again.
+            None => {
+                sqlx::query_as("SELECT id, space_id FROM apps WHERE name = $1")
+                    .bind(name.as_str())
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
         Ok((row.1 == Some(space_id)).then_some(row.0))
     }
 
