@@ -112,11 +112,7 @@ fn batch(corpus: &mut Corpus, n: usize, service: &str) -> anyhow::Result<Batch> 
     };
     Ok(Batch {
         lines: n,
-        bodies: [
-            body,
-            request.encode_to_vec(),
-            serde_json::to_vec(&request)?,
-        ],
+        bodies: [body, request.encode_to_vec(), serde_json::to_vec(&request)?],
     })
 }
 
@@ -130,7 +126,9 @@ fn cpu_lines_per_s(way: usize, batches: &[Batch]) -> anyhow::Result<f64> {
         frame_id: Some("bench"),
         max_frame: logplex::DEFAULT_MAX_FRAME_LEN,
     };
-    let settings = MapSettings { max_attributes: 128 };
+    let settings = MapSettings {
+        max_attributes: 128,
+    };
     let started = Instant::now();
     let mut lines = 0usize;
     for b in batches {
@@ -138,7 +136,11 @@ fn cpu_lines_per_s(way: usize, batches: &[Batch]) -> anyhow::Result<f64> {
         let rows = match way {
             0 => pipeline::run(body, &ctx, &rules).rows.len(),
             _ => {
-                let enc = if way == 1 { Encoding::Protobuf } else { Encoding::Json };
+                let enc = if way == 1 {
+                    Encoding::Protobuf
+                } else {
+                    Encoding::Json
+                };
                 let req = otlp::decode(body, enc)?;
                 let mapped = otlp::lines(&req, Routing::OneApp, &[], settings, ctx.received_us);
                 pipeline::run_otlp(&mapped.lines, &ctx, &rules).rows.len()
@@ -263,11 +265,23 @@ async fn run() -> anyhow::Result<()> {
         }
     };
     let db = format!("logdrain_otlp_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&admin_url).await.context("connecting")?;
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await?;
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .context("connecting")?;
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await?;
     let db_url = match admin_url.split_once('?') {
-        Some((base, q)) => format!("{}/{db}?{q}", base.rsplit_once('/').map_or(base, |(b, _)| b)),
-        None => format!("{}/{db}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b)),
+        Some((base, q)) => format!(
+            "{}/{db}?{q}",
+            base.rsplit_once('/').map_or(base, |(b, _)| b)
+        ),
+        None => format!(
+            "{}/{db}",
+            admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b)
+        ),
     };
     let result = measure(&db_url, lines, per_post, rounds, connections).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
@@ -292,7 +306,14 @@ async fn measure(
     };
     let store = Store::connect(db_url, &settings).await?;
     store.migrate().await?;
-    let cli = Cli::try_parse_from(["logdrain", "serve", "--listen", "127.0.0.1:0", "--drain-token", TOKEN])?;
+    let cli = Cli::try_parse_from([
+        "logdrain",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--drain-token",
+        TOKEN,
+    ])?;
     let Command::Serve(serve) = cli.command else {
         anyhow::bail!("not serve")
     };

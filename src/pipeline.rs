@@ -97,7 +97,11 @@ pub fn run_otlp<'a>(
 
 /// The stages after classification, shared by both ways in: the rules (drop, sample, redact),
 /// then the COPY encoding. `messages` is set to the records given; the caller corrects it.
-pub fn prepare<'a>(mut records: Vec<LogRecord<'a>>, ctx: &Context<'_>, rules: &Rules) -> Prepared<'a> {
+pub fn prepare<'a>(
+    mut records: Vec<LogRecord<'a>>,
+    ctx: &Context<'_>,
+    rules: &Rules,
+) -> Prepared<'a> {
     let messages = records.len();
     let rule_events = crate::rules::apply(rules, &mut records).into_events();
     // A COPY tuple is the line's bytes twice (message and raw) plus the typed columns.

@@ -88,7 +88,11 @@ pub fn lines(
                 match name.and_then(AppName::parse) {
                     Some(app) => Some(app),
                     None => {
-                        let n: usize = resource_logs.scope_logs.iter().map(|s| s.log_records.len()).sum();
+                        let n: usize = resource_logs
+                            .scope_logs
+                            .iter()
+                            .map(|s| s.log_records.len())
+                            .sum();
                         out.rejected += n as u64;
                         if n > 0 && out.rejection.is_none() {
                             out.rejection = Some(match name {
@@ -155,7 +159,12 @@ fn line(
     let telemetry = Telemetry {
         trace_id: hex_id(&record.trace_id, 16).map(Cow::Owned),
         span_id: hex_id(&record.span_id, 8).map(Cow::Owned),
-        tags: Some(Cow::Owned(tags(record, resource_attrs, drain_tags, settings))),
+        tags: Some(Cow::Owned(tags(
+            record,
+            resource_attrs,
+            drain_tags,
+            settings,
+        ))),
         level,
     };
     Line {
@@ -241,7 +250,15 @@ pub fn stated_level(number: i32, text: &str) -> Option<Level> {
         Some(Level::Warning)
     } else if is(&["error", "err", "severe"]) {
         Some(Level::Error)
-    } else if is(&["fatal", "critical", "crit", "alert", "emerg", "emergency", "panic"]) {
+    } else if is(&[
+        "fatal",
+        "critical",
+        "crit",
+        "alert",
+        "emerg",
+        "emergency",
+        "panic",
+    ]) {
         Some(Level::Critical)
     } else {
         None

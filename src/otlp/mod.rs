@@ -63,8 +63,11 @@ pub struct DecodeError(pub String);
 /// never a stack overflow.
 pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportLogsServiceRequest, DecodeError> {
     match encoding {
-        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
-            .map_err(|e| DecodeError(format!("not an OTLP ExportLogsServiceRequest (protobuf): {e}"))),
+        Encoding::Protobuf => ExportLogsServiceRequest::decode(body).map_err(|e| {
+            DecodeError(format!(
+                "not an OTLP ExportLogsServiceRequest (protobuf): {e}"
+            ))
+        }),
         Encoding::Json => serde_json::from_slice(body)
             .map_err(|e| DecodeError(format!("not an OTLP ExportLogsServiceRequest (JSON): {e}"))),
     }

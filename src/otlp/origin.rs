@@ -31,9 +31,8 @@ pub fn origin<'a>(
     message: &str,
 ) -> (Cow<'a, str>, Cow<'a, str>) {
     let find = |keys: &[&str]| {
-        keys.iter().find_map(|key| {
-            attr(record_attrs, key).or_else(|| attr(resource_attrs, key))
-        })
+        keys.iter()
+            .find_map(|key| attr(record_attrs, key).or_else(|| attr(resource_attrs, key)))
     };
     let named_dyno = find(DYNO_KEYS);
     let dyno = || {
@@ -82,7 +81,10 @@ pub enum Inferred {
 /// Recognises the Heroku line families from the body alone.
 pub fn inferred(message: &str) -> Option<Inferred> {
     let m = message;
-    if (m.starts_with("at=") || m.starts_with("sock=")) && m.contains(" method=") && m.contains(" path=") {
+    if (m.starts_with("at=") || m.starts_with("sock="))
+        && m.contains(" method=")
+        && m.contains(" path=")
+    {
         return Some(Inferred::Router);
     }
     if is_runtime_metrics(m) {
@@ -127,7 +129,8 @@ pub fn inferred(message: &str) -> Option<Inferred> {
     ];
     let by_user = m.contains(" by user ");
     if API.iter().any(|p| m.starts_with(p))
-        || (by_user && (m.starts_with("Set ") || m.starts_with("Attach ") || m.starts_with("Detach ")))
+        || (by_user
+            && (m.starts_with("Set ") || m.starts_with("Attach ") || m.starts_with("Detach ")))
     {
         return Some(Inferred::Api);
     }
@@ -163,6 +166,11 @@ fn token(value: &str) -> Cow<'_, str> {
     } else if value.chars().all(clean) {
         Cow::Borrowed(value)
     } else {
-        Cow::Owned(value.chars().map(|c| if clean(c) { c } else { '_' }).collect())
+        Cow::Owned(
+            value
+                .chars()
+                .map(|c| if clean(c) { c } else { '_' })
+                .collect(),
+        )
     }
 }

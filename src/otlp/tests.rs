@@ -9,7 +9,9 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, KeyValueList};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord as OtlpRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-const SETTINGS: MapSettings = MapSettings { max_attributes: 128 };
+const SETTINGS: MapSettings = MapSettings {
+    max_attributes: 128,
+};
 const RECEIVED: i64 = 1_800_000_000_000_000;
 
 fn s(v: &str) -> Option<AnyValue> {
@@ -104,7 +106,10 @@ fn json_follows_the_otlp_rules() {
     assert_eq!(tags["m"], 7);
     assert_eq!(recs[1].ts_us, 1_793_527_200_118_265);
     assert_eq!(recs[1].message, r#"{"msg":"hi"}"#);
-    assert_eq!(mapped.lines[0].app.as_ref().map(|a| a.as_str()), Some("shop"));
+    assert_eq!(
+        mapped.lines[0].app.as_ref().map(|a| a.as_str()),
+        Some("shop")
+    );
 }
 
 #[test]
@@ -143,10 +148,15 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 #[test]
 fn a_router_body_is_classified_exactly_as_on_the_logplex_path() {
     let text = r#"at=info method=GET path="/orders/42?x=1" host=shop.example.com request_id=5b8e-01 fwd="203.0.113.9" dyno=web.1 connect=0ms service=14ms status=200 bytes=512 protocol=https"#;
-    let otlp = one(&request(vec![kv("service.name", s("shop"))], vec![record(text)]));
+    let otlp = one(&request(
+        vec![kv("service.name", s("shop"))],
+        vec![record(text)],
+    ));
     let framed = format!("<158>1 2026-11-01T10:00:00.118264+00:00 host heroku router - {text}\n");
     let body = format!("{} {framed}", framed.len());
-    let logplex = process_body(body.as_bytes(), 1 << 20, RECEIVED).records.remove(0);
+    let logplex = process_body(body.as_bytes(), 1 << 20, RECEIVED)
+        .records
+        .remove(0);
     assert_eq!(otlp.kind, Kind::Router);
     assert_eq!(otlp.source, "heroku");
     assert_eq!(otlp.dyno, "router");
@@ -163,26 +173,43 @@ fn platform_bodies_find_their_family() {
     let mut rec = record("State changed from starting to up");
     rec.attributes = dyno.clone();
     let r = one(&request(vec![], vec![rec]));
-    assert_eq!((r.kind, &*r.source, &*r.dyno), (Kind::System, "heroku", "web.1"));
+    assert_eq!(
+        (r.kind, &*r.source, &*r.dyno),
+        (Kind::System, "heroku", "web.1")
+    );
 
-    let r = one(&request(vec![], vec![record("Error R14 (Memory quota exceeded)")]));
+    let r = one(&request(
+        vec![],
+        vec![record("Error R14 (Memory quota exceeded)")],
+    ));
     assert_eq!(r.kind, Kind::System);
     assert_eq!(r.columns.code.as_deref(), Some("R14"));
 
-    let r = one(&request(vec![], vec![record("source=web.1 dyno=heroku.1.abc sample#memory_total=21.00MB sample#load_avg_1m=0.01")]));
+    let r = one(&request(
+        vec![],
+        vec![record(
+            "source=web.1 dyno=heroku.1.abc sample#memory_total=21.00MB sample#load_avg_1m=0.01",
+        )],
+    ));
     assert_eq!((r.kind, &*r.dyno), (Kind::RuntimeMetric, "web.1"));
 
     let r = one(&request(vec![], vec![record("source=DATABASE addon=postgresql-curly-12345 sample#current_transaction=1 sample#db_size=7MB")]));
     assert_eq!((r.kind, &*r.dyno), (Kind::Addon, "heroku-postgres"));
 
-    let r = one(&request(vec![], vec![record("Release v42 created by user dev@example.com")]));
+    let r = one(&request(
+        vec![],
+        vec![record("Release v42 created by user dev@example.com")],
+    ));
     assert_eq!((r.kind, &*r.source, &*r.dyno), (Kind::Api, "app", "api"));
 
     // Attributes win over the body.
     let mut rec = record("at=info method=GET path=/ status=200");
     rec.attributes = vec![kv("heroku.source", s("app")), kv("dyno", s("worker.2"))];
     let r = one(&request(vec![], vec![rec]));
-    assert_eq!((r.kind, &*r.source, &*r.dyno), (Kind::App, "app", "worker.2"));
+    assert_eq!(
+        (r.kind, &*r.source, &*r.dyno),
+        (Kind::App, "app", "worker.2")
+    );
 }
 
 #[test]
@@ -203,7 +230,10 @@ fn app_output_keeps_its_json_fields_and_inferred_level_when_no_severity_is_state
     rec.severity_text = "Fatal".into();
     assert_eq!(one(&request(vec![], vec![rec])).level, Level::Critical);
     // Neither: the classifier's inference.
-    assert_eq!(one(&request(vec![], vec![record("ERROR: it broke")])).level, Level::Error);
+    assert_eq!(
+        one(&request(vec![], vec![record("ERROR: it broke")])).level,
+        Level::Error
+    );
 }
 
 #[test]
@@ -225,7 +255,10 @@ fn timestamps_fall_back_to_observed_then_receive_time() {
     let mut rec = record("x");
     rec.time_unix_nano = 0;
     rec.observed_time_unix_nano = 1_793_527_200_000_001_999;
-    assert_eq!(one(&request(vec![], vec![rec.clone()])).ts_us, 1_793_527_200_000_001);
+    assert_eq!(
+        one(&request(vec![], vec![rec.clone()])).ts_us,
+        1_793_527_200_000_001
+    );
     rec.observed_time_unix_nano = 0;
     assert_eq!(one(&request(vec![], vec![rec])).ts_us, RECEIVED);
 }
@@ -234,17 +267,44 @@ fn timestamps_fall_back_to_observed_then_receive_time() {
 fn attributes_become_tags_under_their_names_capped() {
     let mut rec = record("x");
     rec.attributes = vec![
-        kv("http.status", Some(AnyValue { value: Some(V::IntValue(500)) })),
-        kv("ok", Some(AnyValue { value: Some(V::BoolValue(false)) })),
-        kv("nested", Some(AnyValue { value: Some(V::KvlistValue(KeyValueList { values: vec![kv("a", s("b"))] })) })),
+        kv(
+            "http.status",
+            Some(AnyValue {
+                value: Some(V::IntValue(500)),
+            }),
+        ),
+        kv(
+            "ok",
+            Some(AnyValue {
+                value: Some(V::BoolValue(false)),
+            }),
+        ),
+        kv(
+            "nested",
+            Some(AnyValue {
+                value: Some(V::KvlistValue(KeyValueList {
+                    values: vec![kv("a", s("b"))],
+                })),
+            }),
+        ),
         kv("service.instance.id", s("override")),
     ];
     rec.event_name = "checkout".into();
     let req = request(
-        vec![kv("service.name", s("shop")), kv("service.instance.id", s("dyno-uuid")), kv("heroku.app.id", s("2daa"))],
+        vec![
+            kv("service.name", s("shop")),
+            kv("service.instance.id", s("dyno-uuid")),
+            kv("heroku.app.id", s("2daa")),
+        ],
         vec![rec],
     );
-    let mapped = lines(&req, Routing::OneApp, &[("env".into(), "prod".into())], SETTINGS, RECEIVED);
+    let mapped = lines(
+        &req,
+        Routing::OneApp,
+        &[("env".into(), "prod".into())],
+        SETTINGS,
+        RECEIVED,
+    );
     let tags: serde_json::Value =
         serde_json::from_str(mapped.lines[0].telemetry.tags.as_deref().unwrap()).unwrap();
     assert_eq!(tags["env"], "prod");
@@ -261,7 +321,13 @@ fn attributes_become_tags_under_their_names_capped() {
 
     let mut many = record("x");
     many.attributes = (0..1000).map(|i| kv(&format!("k{i}"), s("v"))).collect();
-    let capped = lines(&request(vec![], vec![many]), Routing::OneApp, &[], MapSettings { max_attributes: 10 }, RECEIVED);
+    let capped = lines(
+        &request(vec![], vec![many]),
+        Routing::OneApp,
+        &[],
+        MapSettings { max_attributes: 10 },
+        RECEIVED,
+    );
     let tags: serde_json::Value =
         serde_json::from_str(capped.lines[0].telemetry.tags.as_deref().unwrap()).unwrap();
     assert_eq!(tags.as_object().unwrap().len(), 11);
@@ -270,14 +336,26 @@ fn attributes_become_tags_under_their_names_capped() {
 
 #[test]
 fn records_without_an_app_name_are_refused_not_the_batch() {
-    let mut req = request(vec![kv("service.name", s("shop"))], vec![record("a"), record("b")]);
+    let mut req = request(
+        vec![kv("service.name", s("shop"))],
+        vec![record("a"), record("b")],
+    );
     req.resource_logs.push(ResourceLogs {
-        resource: Some(Resource { attributes: vec![kv("service.name", s("Not An App"))], ..Resource::default() }),
-        scope_logs: vec![ScopeLogs { log_records: vec![record("c")], ..ScopeLogs::default() }],
+        resource: Some(Resource {
+            attributes: vec![kv("service.name", s("Not An App"))],
+            ..Resource::default()
+        }),
+        scope_logs: vec![ScopeLogs {
+            log_records: vec![record("c")],
+            ..ScopeLogs::default()
+        }],
         ..ResourceLogs::default()
     });
     req.resource_logs.push(ResourceLogs {
-        scope_logs: vec![ScopeLogs { log_records: vec![record("d")], ..ScopeLogs::default() }],
+        scope_logs: vec![ScopeLogs {
+            log_records: vec![record("d")],
+            ..ScopeLogs::default()
+        }],
         ..ResourceLogs::default()
     });
     let mapped = lines(&req, Routing::ByServiceName, &[], SETTINGS, RECEIVED);
@@ -285,14 +363,21 @@ fn records_without_an_app_name_are_refused_not_the_batch() {
     assert_eq!(mapped.rejected, 2);
     assert!(mapped.rejection.unwrap().contains("Not An App"));
     // With an app credential every record goes to that app.
-    assert_eq!(lines(&req, Routing::OneApp, &[], SETTINGS, RECEIVED).lines.len(), 4);
+    assert_eq!(
+        lines(&req, Routing::OneApp, &[], SETTINGS, RECEIVED)
+            .lines
+            .len(),
+        4
+    );
 }
 
 #[test]
 fn odd_bodies_and_ids_never_fail() {
-    let mut rec = OtlpRecord::default();
-    rec.trace_id = vec![0; 16];
-    rec.span_id = vec![1, 2, 3];
+    let rec = OtlpRecord {
+        trace_id: vec![0; 16],
+        span_id: vec![1, 2, 3],
+        ..OtlpRecord::default()
+    };
     let r = one(&request(vec![], vec![rec]));
     assert_eq!(r.message, "");
     let t = r.telemetry.unwrap();
@@ -306,7 +391,9 @@ fn odd_bodies_and_ids_never_fail() {
     assert!(!r.message.contains('\0'));
 
     let mut rec = record("");
-    rec.body = Some(AnyValue { value: Some(V::BytesValue(vec![0xff, 0xfe])) });
+    rec.body = Some(AnyValue {
+        value: Some(V::BytesValue(vec![0xff, 0xfe])),
+    });
     assert_eq!(one(&request(vec![], vec![rec])).message, "//4=");
 }
 
@@ -332,9 +419,18 @@ fn secrets_in_attributes_are_redacted_like_messages() {
     let mut rec = record("connecting");
     rec.attributes = vec![
         kv("db.password", s("hunter2-very-secret")),
-        kv("http.url", s("https://api.example.com/cb?access_token=ya29.a0AfB_secret&x=1")),
+        kv(
+            "http.url",
+            s("https://api.example.com/cb?access_token=ya29.a0AfB_secret&x=1"),
+        ),
     ];
-    let mapped = lines(&request(vec![], vec![rec]), Routing::OneApp, &[], SETTINGS, RECEIVED);
+    let mapped = lines(
+        &request(vec![], vec![rec]),
+        Routing::OneApp,
+        &[],
+        SETTINGS,
+        RECEIVED,
+    );
     let ctx = crate::pipeline::Context {
         app_id: 1,
         received_us: RECEIVED,
@@ -343,7 +439,13 @@ fn secrets_in_attributes_are_redacted_like_messages() {
         max_frame: 1 << 20,
     };
     let prepared = crate::pipeline::run_otlp(&mapped.lines, &ctx, &crate::rules::Rules::default());
-    let tags = prepared.records[0].telemetry.as_ref().unwrap().tags.as_deref().unwrap();
+    let tags = prepared.records[0]
+        .telemetry
+        .as_ref()
+        .unwrap()
+        .tags
+        .as_deref()
+        .unwrap();
     assert!(!tags.contains("hunter2"), "{tags}");
     assert!(!tags.contains("ya29"), "{tags}");
     let tags: serde_json::Value = serde_json::from_str(tags).unwrap();
@@ -364,7 +466,12 @@ fn the_fuzz_seeds_decode_into_what_they_say() {
     assert_eq!(recs[1].level, Level::Error);
     let json = std::fs::read(format!("{dir}/quirks.json")).unwrap();
     let req = decode(&json[1..], Encoding::Json).expect("JSON seed");
-    assert_eq!(lines(&req, Routing::OneApp, &[], SETTINGS, RECEIVED).lines.len(), 2);
+    assert_eq!(
+        lines(&req, Routing::OneApp, &[], SETTINGS, RECEIVED)
+            .lines
+            .len(),
+        2
+    );
 }
 
 proptest::proptest! {

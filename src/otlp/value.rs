@@ -14,9 +14,9 @@ pub fn write_json(out: &mut String, value: Option<&AnyValue>) {
         Some(Value::StringValue(s)) => write_str(out, s),
         Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
         Some(Value::IntValue(n)) => out.push_str(&n.to_string()),
-        Some(Value::DoubleValue(f)) if f.is_finite() => {
-            out.push_str(&serde_json::Number::from_f64(*f).map_or_else(|| "null".into(), |n| n.to_string()))
-        }
+        Some(Value::DoubleValue(f)) if f.is_finite() => out.push_str(
+            &serde_json::Number::from_f64(*f).map_or_else(|| "null".into(), |n| n.to_string()),
+        ),
         Some(Value::DoubleValue(_)) => out.push_str("null"),
         Some(Value::BytesValue(b)) => write_str(out, &base64(b)),
         Some(Value::ArrayValue(a)) => {

@@ -151,5 +151,5 @@ fn redact_tags(rules: &Rules, rec: &mut LogRecord<'_>, applied: &mut Applied) {
         bump(&mut applied.redacted, rule, u64::from(*n));
     }
     let valid = serde_json::from_str::<serde::de::IgnoredAny>(&redacted.text).is_ok();
-    t.tags = valid.then(|| std::borrow::Cow::Owned(redacted.text));
+    t.tags = valid.then_some(std::borrow::Cow::Owned(redacted.text));
 }

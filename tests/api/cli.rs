@@ -423,7 +423,10 @@ fn telemetry_add_in(stdout: &str) -> (String, String, String) {
 async fn apps_create_and_spaces_create_print_a_telemetry_add_line_that_works() {
     let app = TestApp::spawn().await;
     let url = ["--url", "https://logs.example.com"];
-    let (ok, out, err) = logdrain(&app.db_url, &[&["apps", "create", "fir-app"][..], &url].concat());
+    let (ok, out, err) = logdrain(
+        &app.db_url,
+        &[&["apps", "create", "fir-app"][..], &url].concat(),
+    );
     assert!(ok, "{err}");
     assert!(out.contains("heroku drains:add https://fir-app:"));
     let (path, auth, target) = telemetry_add_in(&out);
@@ -431,7 +434,10 @@ async fn apps_create_and_spaces_create_print_a_telemetry_add_line_that_works() {
     assert_eq!(target, "-a fir-app");
     assert!(out.contains("--signals logs --transport http"));
 
-    let (ok, out, err) = logdrain(&app.db_url, &[&["spaces", "create", "fir-space"][..], &url].concat());
+    let (ok, out, err) = logdrain(
+        &app.db_url,
+        &[&["spaces", "create", "fir-space"][..], &url].concat(),
+    );
     assert!(ok, "{err}");
     let (space_path, space_auth, space_target) = telemetry_add_in(&out);
     assert_eq!(space_target, "-s fir-space");
@@ -465,7 +471,10 @@ async fn apps_create_and_spaces_create_print_a_telemetry_add_line_that_works() {
     .fetch_all(app.store.pool())
     .await
     .expect("apps");
-    assert_eq!(apps, vec![("fir-app".into(), 2), ("space-member".into(), 1)]);
+    assert_eq!(
+        apps,
+        vec![("fir-app".into(), 2), ("space-member".into(), 1)]
+    );
     let (ok, out, _) = logdrain(&app.db_url, &["spaces", "delete", "fir-space"]);
     assert!(ok && out.contains("Deleted space fir-space"));
 }

@@ -4,13 +4,13 @@
 
 use crate::helpers::{basic, TestApp};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::InstrumentationScope;
 use opentelemetry::{KeyValue, SpanId, TraceId};
 use opentelemetry_otlp::{Compression, LogExporter, Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{
     LogBatch, LogExporter as _, LogProcessor, SdkLogRecord, SdkLoggerProvider,
 };
-use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -143,10 +143,25 @@ async fn the_sdk_exporter_sends_protobuf_and_json_plain_and_gzip_and_every_line_
     let app = TestApp::spawn_with(&["--api-token", API]).await;
     app.app_with_token("shop", DRAIN).await;
     let cases = [
-        (Protocol::HttpBinary, false, "/v1/logs", basic("shop", DRAIN)),
-        (Protocol::HttpBinary, true, "/otlp/v1/logs", format!("Bearer {DRAIN}")),
+        (
+            Protocol::HttpBinary,
+            false,
+            "/v1/logs",
+            basic("shop", DRAIN),
+        ),
+        (
+            Protocol::HttpBinary,
+            true,
+            "/otlp/v1/logs",
+            format!("Bearer {DRAIN}"),
+        ),
         (Protocol::HttpJson, false, "/otlp", basic("shop", DRAIN)),
-        (Protocol::HttpJson, true, "/v1/logs", format!("Bearer {DRAIN}")),
+        (
+            Protocol::HttpJson,
+            true,
+            "/v1/logs",
+            format!("Bearer {DRAIN}"),
+        ),
     ];
     for (i, (protocol, gzip, path, auth)) in cases.iter().enumerate() {
         let records = Records::new("shop");
@@ -192,7 +207,14 @@ async fn the_sdk_exporter_sends_protobuf_and_json_plain_and_gzip_and_every_line_
     }
 
     // The error with its trace: level from severityNumber, trace and span ids, attributes.
-    let traced = get_json(&app, &format!("/api/apps/shop/logs?format=json&trace_id={}", TRACE.to_uppercase())).await;
+    let traced = get_json(
+        &app,
+        &format!(
+            "/api/apps/shop/logs?format=json&trace_id={}",
+            TRACE.to_uppercase()
+        ),
+    )
+    .await;
     let traced = traced["lines"].as_array().expect("lines");
     assert_eq!(traced.len(), 4);
     for t in traced {
@@ -202,7 +224,10 @@ async fn the_sdk_exporter_sends_protobuf_and_json_plain_and_gzip_and_every_line_
         assert_eq!(t["trace_id"], TRACE);
         assert_eq!(t["span_id"], SPAN);
         assert_eq!(t["tags"]["order.id"], "42");
-        assert!(t["message"].as_str().unwrap_or("").ends_with("payment failed"));
+        assert!(t["message"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("payment failed"));
     }
 
     // The structured body: its JSON is the message, its keys the fields.
@@ -215,7 +240,11 @@ async fn the_sdk_exporter_sends_protobuf_and_json_plain_and_gzip_and_every_line_
     }
 
     // /requests/{id} finds a trace's lines by the trace id.
-    let by_trace = get_json(&app, &format!("/api/apps/shop/requests/{TRACE}?format=json")).await;
+    let by_trace = get_json(
+        &app,
+        &format!("/api/apps/shop/requests/{TRACE}?format=json"),
+    )
+    .await;
     assert_eq!(by_trace["lines"].as_array().map(Vec::len), Some(4));
     // … and still the router line by its request id.
     let by_request = get_json(
@@ -236,7 +265,10 @@ async fn the_sdk_exporter_sends_protobuf_and_json_plain_and_gzip_and_every_line_
         .text()
         .await
         .expect("text");
-    assert!(text.contains(" app[web.1]: case 3: payment failed"), "{text}");
+    assert!(
+        text.contains(" app[web.1]: case 3: payment failed"),
+        "{text}"
+    );
     app.stop().await.expect("stop");
 }
 

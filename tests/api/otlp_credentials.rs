@@ -25,7 +25,9 @@ fn json_export(records: &[(&str, &str)]) -> Vec<u8> {
             })
         })
         .collect();
-    json!({"resourceLogs": resource_logs}).to_string().into_bytes()
+    json!({"resourceLogs": resource_logs})
+        .to_string()
+        .into_bytes()
 }
 
 async fn post_json(app: &TestApp, auth: &str, body: Vec<u8>) -> reqwest::Response {
@@ -60,7 +62,12 @@ async fn a_space_token_routes_by_service_name_and_refuses_apps_outside_the_space
     // The SDK exporter, two services in two requests: both apps created in the space.
     for service in ["alpha", "beta"] {
         let records = Records::new(service);
-        records.emit(format!("hello from {service}"), Some(Severity::Info), &[], false);
+        records.emit(
+            format!("hello from {service}"),
+            Some(Severity::Info),
+            &[],
+            false,
+        );
         let mut exporter = exporter(&app, "/otlp", Protocol::HttpBinary, false, &bearer);
         records.export(&mut exporter).await.expect("export");
     }
@@ -95,21 +102,49 @@ async fn a_space_token_routes_by_service_name_and_refuses_apps_outside_the_space
     assert_eq!(level, 4, "severityText WARN");
 
     // A wrong token, and the app's own drain token naming no app: 401 and 200.
-    assert_eq!(post_json(&app, "Bearer nope-nope-nope", json_export(&[("alpha", "x")])).await.status(), 401);
-    let res = post_json(&app, &format!("Bearer {DRAIN}"), json_export(&[("alpha", "to own-app")])).await;
+    assert_eq!(
+        post_json(
+            &app,
+            "Bearer nope-nope-nope",
+            json_export(&[("alpha", "x")])
+        )
+        .await
+        .status(),
+        401
+    );
+    let res = post_json(
+        &app,
+        &format!("Bearer {DRAIN}"),
+        json_export(&[("alpha", "to own-app")]),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.expect("json"), json!({}));
-    assert_eq!(lines_of(&app, "own-app").await, 1, "an app token writes to its app");
+    assert_eq!(
+        lines_of(&app, "own-app").await,
+        1,
+        "an app token writes to its app"
+    );
     app.stop().await.expect("stop");
 }
 
 #[tokio::test]
 async fn the_quick_start_token_works_as_basic_and_as_bearer() {
     let app = TestApp::spawn_with(&["--drain-token", SHARED]).await;
-    let res = post_json(&app, &basic("first-app", SHARED), json_export(&[("ignored", "one")])).await;
+    let res = post_json(
+        &app,
+        &basic("first-app", SHARED),
+        json_export(&[("ignored", "one")]),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(lines_of(&app, "first-app").await, 1);
-    let res = post_json(&app, &format!("Bearer {SHARED}"), json_export(&[("second-app", "two")])).await;
+    let res = post_json(
+        &app,
+        &format!("Bearer {SHARED}"),
+        json_export(&[("second-app", "two")]),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(lines_of(&app, "second-app").await, 1);
     app.stop().await.expect("stop");

@@ -136,7 +136,8 @@ async fn broken_and_hostile_exports_get_clear_answers_and_the_server_stays_ready
     }
     let mut nested = text_record(String::new());
     nested.body = Some(value);
-    let (code, _) = status_of(post(&app, PROTOBUF, export(vec![nested]).encode_to_vec(), &[]).await).await;
+    let (code, _) =
+        status_of(post(&app, PROTOBUF, export(vec![nested]).encode_to_vec(), &[]).await).await;
     assert_eq!(code, 400);
 
     // A million attributes: past the body limit, 413 before decoding.
@@ -176,9 +177,16 @@ async fn broken_and_hostile_exports_get_clear_answers_and_the_server_stays_ready
     assert_eq!(longest, 3_000_000);
 
     // Gzip: not gzip is 400; a bomb is 413 after LOGDRAIN_MAX_BODY of inflation.
-    let (code, _) =
-        status_of(post(&app, PROTOBUF, b"not gzip".to_vec(), &[("Content-Encoding", "gzip")]).await)
-            .await;
+    let (code, _) = status_of(
+        post(
+            &app,
+            PROTOBUF,
+            b"not gzip".to_vec(),
+            &[("Content-Encoding", "gzip")],
+        )
+        .await,
+    )
+    .await;
     assert_eq!(code, 400);
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let zeros = vec![0u8; 1 << 20];
@@ -193,7 +201,9 @@ async fn broken_and_hostile_exports_get_clear_answers_and_the_server_stays_ready
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A body that never finishes: 503 after LOGDRAIN_BODY_TIMEOUT, not a stuck connection.
-    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let mut tcp = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
     let head = format!(
         "POST /v1/logs HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: {PROTOBUF}\r\nContent-Length: 1000\r\n\r\nabc",
         basic("shop", DRAIN)
@@ -222,16 +232,28 @@ async fn a_stalled_database_is_a_503_with_retry_after_and_nothing_is_lost() {
     let mut locker = sqlx::PgConnection::connect(&app.db_url)
         .await
         .expect("connect");
-    sqlx::query("BEGIN").execute(&mut locker).await.expect("begin");
+    sqlx::query("BEGIN")
+        .execute(&mut locker)
+        .await
+        .expect("begin");
     sqlx::query("LOCK TABLE lines IN EXCLUSIVE MODE")
         .execute(&mut locker)
         .await
         .expect("lock");
-    let res = post(&app, JSON, serde_json::to_vec(&export(vec![text_record("waits".into())])).expect("json"), &[]).await;
+    let res = post(
+        &app,
+        JSON,
+        serde_json::to_vec(&export(vec![text_record("waits".into())])).expect("json"),
+        &[],
+    )
+    .await;
     assert_eq!(res.headers()["retry-after"], "3");
     let (code, status) = status_of(res).await;
     assert_eq!((code, status.code), (503, 14));
-    sqlx::query("COMMIT").execute(&mut locker).await.expect("unlock");
+    sqlx::query("COMMIT")
+        .execute(&mut locker)
+        .await
+        .expect("unlock");
 
     // The client retries; the line is there exactly once however the first attempt ended.
     let mut stored = false;
@@ -247,6 +269,9 @@ async fn a_stalled_database_is_a_503_with_retry_after_and_nothing_is_lost() {
         .fetch_one(app.store.pool())
         .await
         .expect("count");
-    assert!((1..=2).contains(&n), "the JSON attempt may have committed late, once");
+    assert!(
+        (1..=2).contains(&n),
+        "the JSON attempt may have committed late, once"
+    );
     app.stop().await.expect("stop");
 }
