@@ -20,10 +20,8 @@
 //! lines per kind each app stored, which must agree.
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use logdrain::app::Application;
-use logdrain::cli::{Cli, Command};
-use logdrain::config::{Database, DbConfig, Secret};
+use logdrain::config::Task;
 use logdrain::logplex::{self, Frame};
 use logdrain::otlp::{self, map::MapSettings, Encoding, ExportLogsServiceRequest, Routing};
 use logdrain::pipeline::{self, Context};
@@ -306,23 +304,26 @@ async fn measure(
     };
     let store = Store::connect(db_url, &settings).await?;
     store.migrate().await?;
-    let cli = Cli::try_parse_from([
+    let args: Vec<String> = [
         "logdrain",
         "serve",
         "--listen",
         "127.0.0.1:0",
+        "--database-url",
+        db_url,
+        "--db-pool",
+        "16",
+        "--db-timeout",
+        "30s",
         "--drain-token",
         TOKEN,
-    ])?;
-    let Command::Serve(serve) = cli.command else {
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let Task::Serve(config) = logdrain::config::load(&args)?.task else {
         anyhow::bail!("not serve")
     };
-    let config = serve.config(DbConfig {
-        database: Database::Url(Secret::new(db_url)),
-        pool_size: 16,
-        acquire_timeout: Duration::from_secs(30),
-    })?;
-    let app = Application::bind(config, store.clone()).await?;
+    let app = Application::bind(*config, store.clone()).await?;
     let base = format!("http://{}", app.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The family a line belongs to; decides which fields it carries (API.md §2.2).
+/// The family a line belongs to; decides which fields it carries (docs/lines.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `heroku[router]`: one line per HTTP request, or a router error (H codes).
@@ -138,7 +138,7 @@ impl fmt::Display for AppName {
 /// cleaned (invalid UTF-8, NULs, ANSI codes) or unescaped.
 pub type Text<'a> = Cow<'a, str>;
 
-/// One extracted field value (API.md §2.2: numbers are JSON numbers).
+/// One extracted field value (docs/lines.md: numbers are JSON numbers).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     /// Text as written (quotes and escapes removed).
@@ -375,7 +375,7 @@ impl LogRecord<'_> {
         }
     }
 
-    /// The line's `fields` object as the API shows it (API.md §2.2): the typed columns under
+    /// The line's `fields` object as the API shows it (docs/lines.md): the typed columns under
     /// their API names merged with the other fields.
     pub fn api_fields(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = match &self.fields {

@@ -93,7 +93,7 @@ impl DrainAuth {
                     .store
                     .bearer_owner(&hash)
                     .await
-                    .map_err(|e| unavailable("auth lookup", e, retry_after))?
+                    .map_err(|e| HttpError::unavailable(e, retry_after))?
                     .ok_or(HttpError::Unauthorized)?;
                 let mut cache = self.bearers.lock().unwrap_or_else(|p| p.into_inner());
                 if cache.len() >= CACHE_CAP {
@@ -127,7 +127,7 @@ impl DrainAuth {
                     .store
                     .ensure_app(name)
                     .await
-                    .map_err(|e| unavailable("app lookup", e, retry_after))?;
+                    .map_err(|e| HttpError::unavailable(e, retry_after))?;
                 Ok(Some(id))
             }
             OtlpWriter::Space(space) => {
@@ -144,7 +144,7 @@ impl DrainAuth {
                     .store
                     .ensure_space_app(name, space)
                     .await
-                    .map_err(|e| unavailable("app lookup", e, retry_after))?;
+                    .map_err(|e| HttpError::unavailable(e, retry_after))?;
                 if let Some(id) = id {
                     let mut cache = self.space_apps.lock().unwrap_or_else(|p| p.into_inner());
                     if cache.len() >= CACHE_CAP {
@@ -165,10 +165,7 @@ impl DrainAuth {
         retry_after: Duration,
     ) -> Result<i64, HttpError> {
         let (name, password) = basic_credentials(headers).ok_or(HttpError::Unauthorized)?;
-        let unavailable = |e: crate::store::StoreError| HttpError::Unavailable {
-            reason: format!("auth lookup: {e}"),
-            retry_after,
-        };
+        let unavailable = |e: crate::store::StoreError| HttpError::unavailable(e, retry_after);
 
         if let Some(shared) = &self.shared_token {
             if constant_time_eq(password.as_bytes(), shared.expose().as_bytes()) {
@@ -230,13 +227,6 @@ impl DrainAuth {
             cache.clear();
         }
         cache.insert(name, entry);
-    }
-}
-
-fn unavailable(what: &str, e: crate::store::StoreError, retry_after: Duration) -> HttpError {
-    HttpError::Unavailable {
-        reason: format!("{what}: {e}"),
-        retry_after,
     }
 }
 

@@ -1,12 +1,12 @@
-//! `POST /logs`: the drain endpoint (API.md §1). Only HTTP here: auth from the headers, the
+//! `POST /logs`: the drain endpoint (docs/drain.md). Only HTTP here: auth from the headers, the
 //! body (size capped, gzip decoded), then `pipeline::run` makes the rows, the write queue takes
 //! them, and `204` only once every line is committed.
 
-use super::error::HttpError;
+use super::error::{HttpError, Unavailable};
 use super::AppState;
 use crate::ingest::IngestError;
 use crate::pipeline;
-use crate::store::Job;
+use crate::store::{Job, JobOutcome};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -96,7 +96,7 @@ async fn receive(
 
 /// Reads a request body within the limits: `Content-Length` checked first, the body cut off
 /// after `LOGDRAIN_BODY_TIMEOUT`, then gzip decoded; larger than `LOGDRAIN_MAX_BODY` before or
-/// after decoding is a 413.
+/// after decoding is a 413. Shared by `/logs` and `/v1/logs`.
 pub(super) async fn read_body(
     limits: &super::Limits,
     headers: &HeaderMap,
@@ -118,9 +118,11 @@ pub(super) async fn read_body(
         axum::body::to_bytes(body, limits.max_body_bytes),
     )
     .await
-    .map_err(|_| HttpError::Unavailable {
-        reason: format!("request body not received within {:?}", limits.body_timeout),
-        retry_after: limits.retry_after,
+    .map_err(|_| {
+        HttpError::unavailable(
+            Unavailable::BodyTimeout(limits.body_timeout),
+            limits.retry_after,
+        )
     })?
     .map_err(|_| HttpError::PayloadTooLarge {
         limit: limits.max_body_bytes,
@@ -129,35 +131,26 @@ pub(super) async fn read_body(
 }
 
 /// Queues one job and waits for its commit, at most `LOGDRAIN_ACK_TIMEOUT`: a full queue, a
-/// failed batch or a late commit is a 503 with `Retry-After`.
-pub(super) async fn commit(
-    state: &AppState,
-    job: Job,
-) -> Result<crate::store::JobOutcome, HttpError> {
-    let limits = &state.limits;
-    let unavailable = |reason: String| HttpError::Unavailable {
-        reason,
-        retry_after: limits.retry_after,
-    };
+/// failed batch or a late commit is a 503 with `Retry-After`. Shared by `/logs` and
+/// `/v1/logs`.
+pub(super) async fn commit(state: &AppState, job: Job) -> Result<JobOutcome, HttpError> {
+    let retry_after = state.limits.retry_after;
     let job_app = job.app_id;
     let job_rules = job.rule_events.clone();
     let ack = state
         .queue
         .submit(job)
-        .map_err(|e| unavailable(e.to_string()))?;
-    match tokio::time::timeout(limits.ack_timeout, ack).await {
-        Ok(Ok(Ok(outcome))) => {
-            if outcome == crate::store::JobOutcome::Stored {
-                state.queue.metrics().record_rules(job_app, &job_rules);
-            }
-            Ok(outcome)
-        }
-        Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
-        Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
-        Err(_) => Err(unavailable(
-            "commit did not finish within LOGDRAIN_ACK_TIMEOUT".into(),
-        )),
+        .map_err(|e| HttpError::unavailable(e, retry_after))?;
+    let outcome = match tokio::time::timeout(state.limits.ack_timeout, ack).await {
+        Ok(Ok(written)) => written.map_err(|e| HttpError::unavailable(e, retry_after))?,
+        // The writer dropped the job's answer: it is shutting down.
+        Ok(Err(_)) => return Err(HttpError::unavailable(IngestError::Closed, retry_after)),
+        Err(_) => return Err(HttpError::unavailable(Unavailable::AckTimeout, retry_after)),
+    };
+    if outcome == JobOutcome::Stored {
+        state.queue.metrics().record_rules(job_app, &job_rules);
     }
+    Ok(outcome)
 }
 
 /// The body as sent, or gunzipped when `Content-Encoding: gzip` (capped at `max` bytes).

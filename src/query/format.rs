@@ -54,7 +54,8 @@ pub fn push_text(out: &mut Vec<u8>, row: &LineRow) {
     out.push(b'\n');
 }
 
-/// The LINE object; `trace_id` and `span_id` only on lines that carry them (docs/OTLP.md).
+/// The `Line` object of the query API (docs/lines.md); `trace_id` and `span_id` only on lines
+/// that carry them (docs/OTLP.md).
 pub fn line_json(row: &LineRow, app: &str) -> Value {
     let mut line = json!({
         "id": row.id.to_string(),
