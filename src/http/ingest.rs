@@ -22,8 +22,14 @@ pub async fn post_logs(
     body: Body,
 ) -> Result<StatusCode, HttpError> {
     let result = receive(&state, query, &headers, body).await;
+    count_request(&state, &result);
+    result
+}
+
+/// Counts an ingest request's outcome in `/metrics` (accepted, or answered 503).
+pub(super) fn count_request<T>(state: &AppState, result: &Result<T, HttpError>) {
     let metrics = state.queue.metrics();
-    match &result {
+    match result {
         Ok(_) => {
             metrics.requests_accepted.fetch_add(1, Relaxed);
         }
@@ -32,7 +38,6 @@ pub async fn post_logs(
         }
         Err(_) => {}
     }
-    result
 }
 
 async fn receive(

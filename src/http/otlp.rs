@@ -9,7 +9,7 @@
 //! (`FRAME_LEDGER_KEEP`, a day) is answered `200` and writes nothing twice.
 
 use super::error::{HttpError, OtlpError};
-use super::ingest::{commit, header_str, now_us, read_body};
+use super::ingest::{commit, count_request, header_str, now_us, read_body};
 use super::AppState;
 use crate::otlp::{self, map::MapSettings, response, Encoding, Line, Routing};
 use crate::pipeline;
@@ -32,16 +32,7 @@ pub async fn post_logs(
 ) -> Result<Response, OtlpError> {
     let encoding = header_str(&headers, "content-type").and_then(Encoding::from_content_type);
     let result = receive(&state, encoding, query, &headers, body).await;
-    let metrics = state.queue.metrics();
-    match &result {
-        Ok(_) => {
-            metrics.requests_accepted.fetch_add(1, Relaxed);
-        }
-        Err(HttpError::Unavailable { .. }) => {
-            metrics.requests_unavailable.fetch_add(1, Relaxed);
-        }
-        Err(_) => {}
-    }
+    count_request(&state, &result);
     result.map_err(|error| OtlpError {
         error,
         // An answer to a request in an encoding we do not read is JSON, the readable one.
