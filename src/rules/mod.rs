@@ -63,7 +63,7 @@ mod redact;
 mod shapes;
 mod spans;
 
-pub use apply::{apply, Applied, RuleAction, RuleEvent};
+pub use apply::{apply, Applied};
 pub use config::{MatchRule, PatternRule, RedactConfig, RulesConfig, SampleRule};
 pub use keys::SECRET_NAMES;
 pub use redact::Redacted;
