@@ -173,6 +173,7 @@ impl Application {
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 max_frame_bytes: config.max_frame_bytes,
+                otlp_max_attributes: config.otlp_max_attributes,
                 ack_timeout: config.ack_timeout,
                 retry_after: config.retry_after,
                 body_timeout: config.body_timeout,

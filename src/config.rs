@@ -5,7 +5,7 @@
 
 use crate::cli::{
     alerts_table, rules_table, with_file_settings, AlertArgs, AppsCommand, Cli, Command, DbArgs,
-    LogFormat, LogsArgs, RetentionArgs, ServeArgs,
+    LogFormat, LogsArgs, RetentionArgs, ServeArgs, SpacesCommand,
 };
 use crate::client::LogsRequest;
 use crate::rules::Rules;
@@ -81,6 +81,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest single octet-counted frame trusted; larger ones are stored raw.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
     /// Most COPY bytes written in one transaction.
@@ -157,6 +159,8 @@ pub enum Task {
     Migrate(DbConfig),
     /// `logdrain apps …`.
     Apps(DbConfig, AppsCommand),
+    /// `logdrain spaces …`.
+    Spaces(DbConfig, SpacesCommand),
     /// `logdrain maintain`: the policy to apply once.
     Maintain(DbConfig, Policy),
     /// `logdrain logs` / `logdrain tail`: a query-API client, no database.
@@ -227,6 +231,10 @@ pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
         Command::Apps(apps) => Settings {
             log_format: apps.db.log_format,
             task: Task::Apps(database(&apps.db)?, apps.command),
+        },
+        Command::Spaces(spaces) => Settings {
+            log_format: spaces.db.log_format,
+            task: Task::Spaces(database(&spaces.db)?, spaces.command),
         },
         Command::Maintain(args) => Settings {
             log_format: args.db.log_format,
@@ -408,6 +416,7 @@ fn serve(
         db,
         max_body_bytes: args.max_body,
         max_frame_bytes: args.max_frame,
+        otlp_max_attributes: args.otlp_max_attributes,
         queue_bytes: args.queue_bytes,
         batch_bytes: args.batch_bytes,
         writers: args.writers,

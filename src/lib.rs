@@ -13,6 +13,10 @@
 //!   → ingest/                      bounded queue (bytes) → batch writers; 204 after commit
 //!   → store/write.rs               sqlx: one transaction per batch (ledger + COPY + counters)
 //!
+//! POST /v1/logs http/otlp.rs       OTLP/HTTP: Basic or Bearer auth, body capped and gunzipped
+//!   → otlp/                        PURE: export → one RFC 5424 line per record + telemetry
+//!   → pipeline::run_otlp           the same classify → rules → COPY; then the same queue
+//!
 //! GET /api/…   http/query.rs       bearer auth, handlers, tail streaming
 //!   → query/                       PURE: parameters → store filters; rows → text/json/SSE
 //!   → store/read.rs                sqlx: filtered pages, aggregates (filters in store/filter.rs)
@@ -40,6 +44,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod otlp;
 pub mod pipeline;
 pub mod query;
 pub mod record;

@@ -8,6 +8,7 @@
 //! | drain credentials missing or wrong | 401 + `WWW-Authenticate: Basic` | text |
 //! | body over `LOGDRAIN_MAX_BODY` (also after gzip) | 413 | text |
 //! | unsupported or broken `Content-Encoding` | 400 | text |
+//! | OTLP: the same, plus 400 undecodable payload, 415 unsupported `Content-Type`, 401 with `WWW-Authenticate: Basic, Bearer` | as listed | `google.rpc.Status` in the request's encoding ([`OtlpError`], docs/OTLP.md) |
 //! | queue full, shutting down, write failed, database unreachable, body or commit too slow | 503 + `Retry-After` | text |
 //! | query parameter not understood | 400 `bad_param` | JSON |
 //! | bearer token missing or wrong | 401 `unauthorized` + `WWW-Authenticate: Bearer` | JSON |
@@ -24,6 +25,8 @@
 //! Logplex drops a frame for good on a 4xx, so everything transient is a 503.
 
 use crate::ingest::IngestError;
+use crate::otlp::response::{self, code};
+use crate::otlp::Encoding;
 use crate::query::params::ParamError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -47,6 +50,9 @@ pub enum HttpError {
     /// A request that cannot be understood regardless of what its lines hold (its encoding).
     #[error("{0}")]
     BadRequest(String),
+    /// A `Content-Type` the endpoint does not read (OTLP).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Try again later: Logplex retries on a 503.
     #[error("unavailable: {cause}")]
     Unavailable {
@@ -143,6 +149,9 @@ impl IntoResponse for HttpError {
                 return text(StatusCode::PAYLOAD_TOO_LARGE, &msg, None);
             }
             HttpError::BadRequest(msg) => return text(StatusCode::BAD_REQUEST, msg, None),
+            HttpError::UnsupportedMediaType(msg) => {
+                return text(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg, None)
+            }
             HttpError::Unavailable { cause, retry_after } => {
                 tracing::warn!(reason = %cause, "answering 503");
                 let secs = retry_after.as_secs().max(1);
@@ -214,4 +223,80 @@ fn text(status: StatusCode, message: &str, challenge: Option<HeaderValue>) -> Re
             .insert(header::WWW_AUTHENTICATE, challenge);
     }
     res
+}
+
+/// An error of the OTLP endpoint: the same statuses, with the body OTLP/HTTP prescribes (a
+/// `google.rpc.Status` in the request's encoding; JSON when the request named none we read).
+#[derive(Debug)]
+pub struct OtlpError {
+    /// What went wrong.
+    pub error: HttpError,
+    /// The encoding of the request.
+    pub encoding: Encoding,
+}
+
+impl IntoResponse for OtlpError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self.error {
+            HttpError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHENTICATED,
+                "missing or wrong credential: Authorization: Basic base64(APP:TOKEN) or Bearer TOKEN"
+                    .to_owned(),
+            ),
+            HttpError::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::RESOURCE_EXHAUSTED,
+                format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)"),
+            ),
+            HttpError::BadRequest(msg) => {
+                (StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, msg.clone())
+            }
+            HttpError::UnsupportedMediaType(msg) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::INVALID_ARGUMENT,
+                msg.clone(),
+            ),
+            HttpError::Unavailable { cause, .. } => {
+                tracing::warn!(reason = %cause, "answering 503");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::UNAVAILABLE,
+                    "temporarily unavailable, retry".to_owned(),
+                )
+            }
+            // The query API's errors; the OTLP handler returns none of them.
+            other => {
+                tracing::warn!(error = %other, "OTLP: unexpected error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    code::INTERNAL,
+                    "internal error".to_owned(),
+                )
+            }
+        };
+        let body = response::status(self.encoding, code, &message);
+        let mut res = (
+            status,
+            [(header::CONTENT_TYPE, self.encoding.content_type())],
+            body,
+        )
+            .into_response();
+        match self.error {
+            HttpError::Unauthorized => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"logdrain\", Bearer realm=\"logdrain\""),
+                );
+            }
+            HttpError::Unavailable { retry_after, .. } => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+            }
+            _ => {}
+        }
+        res
+    }
 }

@@ -7,11 +7,12 @@ pub mod error;
 mod ingest;
 mod ops;
 mod pages;
+mod otlp;
 mod query;
 pub mod server;
 mod session;
 
-pub use auth::DrainAuth;
+pub use auth::{DrainAuth, OtlpWriter};
 pub use query::QueryConfig;
 
 use crate::ingest::IngestQueue;
@@ -31,6 +32,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest single frame trusted.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// How long a request waits for its commit.
     pub ack_timeout: Duration,
     /// Retry-After on 503.
@@ -73,6 +76,9 @@ fn page_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/logs", post(ingest::post_logs))
+        .route("/v1/logs", post(otlp::post_logs))
+        .route("/otlp/v1/logs", post(otlp::post_logs))
+        .route("/otlp", post(otlp::post_logs))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -12,6 +12,7 @@ pub mod partitions;
 pub mod pgcluster;
 pub mod read;
 pub mod sessions;
+pub mod spaces;
 mod write;
 
 /// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).
