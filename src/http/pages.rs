@@ -161,9 +161,11 @@ async fn session_scope(state: &AppState, headers: &HeaderMap) -> Result<Option<S
         .map_err(|e| unavailable(state, e))
 }
 
-/// A page whose session or app lookup failed: 503 with `Retry-After`, the cause logged.
 fn unavailable(state: &AppState, e: crate::store::StoreError) -> HttpError {
-    HttpError::unavailable(e, state.limits.retry_after)
+    HttpError::unavailable(
+        super::error::Unavailable::Session(e),
+        state.limits.retry_after,
+    )
 }
 
 /// 303 See Other to `to` (after a form post, the browser GETs it).

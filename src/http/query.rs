@@ -55,7 +55,7 @@ pub enum Scope {
 
 /// Checks the bearer token (the server token, or an app's read token) or, without one, the
 /// pages' session cookie on a same-origin request (`http::session`).
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
+pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -260,7 +260,8 @@ pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Re
     ))
 }
 
-/// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first.
+/// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first; the id
+/// may also be an OTLP trace id, whose lines are included.
 pub async fn request(
     State(state): State<AppState>,
     Path((_, request_id)): Path<(String, String)>,
@@ -271,7 +272,7 @@ pub async fn request(
     let q = LogQuery {
         filter: LogFilter {
             n: MAX_LINES,
-            request_id: Some(request_id),
+            request_or_trace_id: Some(request_id),
             ..LogFilter::default()
         },
         format: parsed.format,

@@ -8,7 +8,6 @@
 //! site (`Sec-Fetch-Site`) or their `Origin` is not this host: no login CSRF, no forced
 //! sign-out, and no other site reading the API with a visitor's cookie (docs/pages.md).
 
-use super::error::{HttpError, Unavailable};
 use super::query::Scope;
 use super::AppState;
 use crate::store::apps::{constant_time_eq, generate_token, hash_token};
@@ -72,7 +71,12 @@ pub async fn scope(state: &AppState, headers: &HeaderMap) -> Result<Option<Scope
 }
 
 /// Opens a session for a token already checked to give `scope`; returns the new session id.
-pub async fn open(state: &AppState, token: &str, scope: &Scope) -> Result<String, HttpError> {
+pub async fn open(
+    state: &AppState,
+    token: &str,
+    scope: &Scope,
+) -> Result<String, super::error::HttpError> {
+    use super::error::{HttpError, Unavailable};
     let retry_after = state.limits.retry_after;
     let id = generate_token()
         .map_err(|e| HttpError::unavailable(Unavailable::Random(e), retry_after))?;
@@ -84,7 +88,7 @@ pub async fn open(state: &AppState, token: &str, scope: &Scope) -> Result<String
         .store
         .open_session(&id, &hash_token(token), app_id, state.query.session_ttl)
         .await
-        .map_err(|e| HttpError::unavailable(e, retry_after))?;
+        .map_err(|e| HttpError::unavailable(Unavailable::Session(e), retry_after))?;
     Ok(id)
 }
 

@@ -3,6 +3,7 @@
 //! session, the live tail, a markup payload shown as text, an app token refused another app.
 //! Screenshots of each page go to target/screenshots/.
 
+mod alerts;
 mod chrome;
 
 use crate::helpers::{app_line, post_body, post_lines, TestApp, QUICK_DRAIN as DRAIN};

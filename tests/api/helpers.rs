@@ -31,6 +31,11 @@ fn admin_url() -> &'static str {
     })
 }
 
+/// A fresh database on the shared test cluster (several servers may share it).
+pub async fn fresh_database_on_admin() -> String {
+    fresh_database_on(admin_url()).await
+}
+
 /// Creates an empty database with a unique name and returns its URL.
 pub async fn fresh_database_on(admin: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

@@ -56,6 +56,7 @@ pub static FILES: &[Asset] = &[
         "text/javascript; charset=utf-8"
     ),
     asset!("charts.js", "charts.js", "text/javascript; charset=utf-8"),
+    asset!("alerts.js", "alerts.js", "text/javascript; charset=utf-8"),
     asset!("logs.js", "logs.js", "text/javascript; charset=utf-8"),
     asset!("detail.js", "detail.js", "text/javascript; charset=utf-8"),
     asset!(
