@@ -6,10 +6,12 @@
 use crate::units::{parse_bytes, parse_duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod alerts;
 mod file;
 mod logs;
 
-pub use file::{rules_table, with_file_settings};
+pub use alerts::AlertArgs;
+pub use file::{alerts_table, rules_table, with_file_settings};
 pub use logs::LogsArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,8 +98,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Print the latest lines, then stream new ones as they arrive (`heroku logs --tail`).
     Tail(LogsArgs),
-    /// Run partition maintenance once (create ahead, retention, search indexes) and print what
-    /// it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
+    /// Run maintenance once (partitions ahead, retention, search indexes, history pruning) and
+    /// print what it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
     Maintain(MaintainArgs),
 }
 
@@ -266,6 +268,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_AUTH_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub auth_cache_ttl: Duration,
 
+    /// How long a sign-in to the pages lasts before the read token must be entered again.
+    #[arg(long, env = "LOGDRAIN_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
     /// Time allowed on shutdown for in-flight requests and the final flush (Heroku gives 30 s).
     #[arg(long, env = "LOGDRAIN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -294,6 +300,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub retention: RetentionArgs,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// How often the maintenance task runs (partitions ahead, retention, search indexes).
     #[arg(long, env = "LOGDRAIN_MAINTENANCE_EVERY", default_value = "5m", value_parser = parse_duration)]
@@ -328,6 +337,11 @@ pub struct RetentionArgs {
     /// Memory for building a search index (Postgres maintenance_work_mem for that session).
     #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
     pub index_build_memory: usize,
+
+    /// State changes and finished notifications kept per alert rule: maintenance deletes all
+    /// but the newest this many (pending notifications are always kept).
+    #[arg(long, env = "LOGDRAIN_ALERT_HISTORY_KEEP", default_value_t = 1000)]
+    pub alert_history_keep: u64,
 }
 
 #[cfg(test)]

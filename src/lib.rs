@@ -17,7 +17,7 @@
 //!   → otlp/                        PURE: export → one RFC 5424 line per record + telemetry
 //!   → pipeline::run_otlp           the same classify → rules → COPY; then the same queue
 //!
-//! GET /api/…   http/query.rs       bearer auth, handlers, tail streaming
+//! GET /api/…   http/query.rs       bearer or session auth, handlers, tail streaming
 //!   → query/                       PURE: parameters → store filters; rows → text/json/SSE
 //!   → store/read.rs                sqlx: filtered pages, aggregates (filters in store/filter.rs)
 //! ```
@@ -28,7 +28,14 @@
 //! order. `record.rs` is the shared vocabulary, `units.rs` the duration and size parsers,
 //! `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
 //! load driver. The project's reference (drain contract, wire facts) is in `docs/`.
+//!
+//! The pages (`http/pages.rs`, files embedded from `web/`) are static shells whose scripts read
+//! the same query API with a session cookie (`http/session.rs`). `alerts/` runs beside both
+//! flows: a round every `LOGDRAIN_ALERT_EVERY` reads through `store/`, steps each rule's PURE
+//! state machine and sends notifications with its own client; its HTTP endpoints are in
+//! `http/alerts.rs`.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod cli;

@@ -91,8 +91,14 @@ fn print_maintenance(report: &logdrain::store::partitions::Report) {
         println!("search index built on {name}");
     }
     println!(
-        "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
-        report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes
+        "strays moved {}, strays deleted {}, frame ids pruned {}, alert state changes pruned {}, \
+         alert notifications pruned {}, database {} bytes",
+        report.strays_moved,
+        report.strays_deleted,
+        report.frames_pruned,
+        report.alert_history_pruned,
+        report.alert_deliveries_pruned,
+        report.db_bytes
     );
     if let Some(w) = &report.warning {
         println!("warning: {w}");

@@ -13,7 +13,11 @@
 //! | query parameter not understood | 400 `bad_param` | JSON |
 //! | bearer token missing or wrong | 401 `unauthorized` + `WWW-Authenticate: Bearer` | JSON |
 //! | token for another app | 403 `forbidden` | JSON |
-//! | unknown app | 404 `not_found` | JSON |
+//! | unknown app, line or alert rule | 404 `not_found` | JSON |
+//! | alert rule body with a bad key | 400 `bad_param` (naming the key) | JSON |
+//! | alert rule change without the server token as a bearer | 403 `forbidden` | JSON |
+//! | alert rule of that name exists, or is the config file's | 409 `conflict` | JSON |
+//! | no random status token could be made | 503 `unavailable` | JSON |
 //! | read past `LOGDRAIN_QUERY_TIMEOUT` | 503 `query_timeout` | JSON |
 //! | database failure on a read | 503 `unavailable` | JSON |
 //!
@@ -71,6 +75,29 @@ pub enum HttpError {
     /// 404.
     #[error("no app named {0}")]
     NotFound(String),
+    /// 404: the app has no line with this id.
+    #[error("no line with id {0}")]
+    NoLine(i64),
+    /// 400 naming the key of an alert rule's JSON body.
+    #[error(transparent)]
+    BadRule(#[from] crate::alerts::RuleError),
+    /// 403: a read token or a page session tried to change alert rules.
+    #[error(
+        "only the server token (LOGDRAIN_API_TOKEN), sent as a bearer token, changes alert rules"
+    )]
+    ReadOnly,
+    /// 404: no alert rule of that name for the app.
+    #[error("no alert rule named {0}")]
+    NoRule(String),
+    /// 409: a rule of that name exists already.
+    #[error("an alert rule named {0} exists already")]
+    RuleExists(String),
+    /// 409: the rule is defined in the config file, which is applied at every start.
+    #[error("alert rule {0} is defined in the config file: change it there")]
+    RuleFromConfig(String),
+    /// 503: the system's random source failed (a new token could not be made).
+    #[error("no random token could be made; try again")]
+    NoRandom,
     /// 503: the database failed (logged, not shown), or a read ran past
     /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
     #[error("database unavailable")]
@@ -92,6 +119,12 @@ pub enum Unavailable {
     /// The commit did not finish within `LOGDRAIN_ACK_TIMEOUT`.
     #[error("commit did not finish within LOGDRAIN_ACK_TIMEOUT")]
     AckTimeout,
+    /// A page session could not be opened or read: its database access failed.
+    #[error("session: {0}")]
+    Session(StoreError),
+    /// The system's random source failed (no session id could be made).
+    #[error("random source: {0}")]
+    Random(getrandom::Error),
 }
 
 impl HttpError {
@@ -136,7 +169,22 @@ impl IntoResponse for HttpError {
                 (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string())
             }
             HttpError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
-            HttpError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            HttpError::NotFound(_) | HttpError::NoLine(_) | HttpError::NoRule(_) => {
+                (StatusCode::NOT_FOUND, "not_found", self.to_string())
+            }
+            HttpError::BadRule(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
+            HttpError::ReadOnly => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
+            HttpError::RuleExists(_) | HttpError::RuleFromConfig(_) => {
+                (StatusCode::CONFLICT, "conflict", self.to_string())
+            }
+            HttpError::NoRandom => {
+                tracing::warn!("query API: getrandom failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    self.to_string(),
+                )
+            }
             // The caller's query was too broad: say so, and how to narrow it.
             HttpError::Read(e @ StoreError::QueryTimeout(_)) => {
                 tracing::info!(error = %e, "query API: read stopped by its timeout");

@@ -10,10 +10,13 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+mod context;
 mod stats;
 
+pub use context::LineContext;
+
 pub use stats::{
-    ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
 };
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
@@ -79,7 +82,7 @@ fn like_escape(term: &str) -> String {
 }
 
 /// Appends `WHERE app_id = … AND <every filter of q>` (the cursor included).
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
+pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(source) = &q.source {
         qb.push(" AND source = ").push_bind(source.clone());
@@ -182,7 +185,7 @@ impl Store {
 
     /// Runs one API read in a `Store::reader` transaction. A read Postgres cancelled for
     /// running past `statement_timeout` (SQLSTATE 57014) is a [`StoreError::QueryTimeout`].
-    async fn read<T>(
+    pub(super) async fn read<T>(
         &self,
         run: impl for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {
