@@ -40,6 +40,9 @@ pub struct Processed<'a> {
     /// Messages (frames) in the body: what `Logplex-Msg-Count` counts. More than
     /// `records.len()` when split chunks were joined.
     pub messages: usize,
+    /// Last frames whose declared length ran past the end of the body but whose bytes parsed
+    /// as a message, stored as that message (a `frame_length_mismatch` loss event).
+    pub length_mismatches: usize,
 }
 
 /// What a family parser found in one message.
@@ -78,6 +81,10 @@ impl Extract<'_> {
 /// Splits, parses, reassembles and classifies a whole `application/logplex-1` body. Nothing is
 /// dropped: a frame that does not parse becomes a raw `app` line stamped with `received_us`.
 ///
+/// A last frame whose count runs past the end of the body ([`Frame::Overrun`]) is read as the
+/// message that follows its length prefix when that parses (counted in `length_mismatches`),
+/// and stored raw, prefix included, when it does not.
+///
 /// Consecutive messages of one source with the same PRI and timestamp, where each but the
 /// last has exactly [`SPLIT_CHUNK_BYTES`] of MSG and no LF, are the chunks of one long line
 /// and are stored as one record (`parts` > 1). A chunk whose continuation is not in this body
@@ -93,7 +100,11 @@ pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processe
         out.messages += 1;
         let bytes = match frame {
             Frame::Message(bytes) => bytes,
-            Frame::Invalid { bytes, .. } => {
+            Frame::Overrun { message, .. } if logplex::parse(message).is_ok() => {
+                out.length_mismatches += 1;
+                message
+            }
+            Frame::Invalid { bytes, .. } | Frame::Overrun { bytes, .. } => {
                 flush_group(&mut group, &mut out, received_us);
                 out.fallbacks += 1;
                 out.records.push(raw_line(bytes, received_us));

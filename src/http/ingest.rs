@@ -124,6 +124,7 @@ async fn receive(
         lines: u32::try_from(processed.records.len()).unwrap_or(u32::MAX),
         dropped: processed.records.iter().map(|r| r.dropped).sum(),
         msg_count_mismatch,
+        frame_length_mismatches: u32::try_from(processed.length_mismatches).unwrap_or(u32::MAX),
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events,
     };

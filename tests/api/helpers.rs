@@ -33,6 +33,11 @@ fn admin_url() -> &'static str {
     })
 }
 
+/// An empty database on the shared test cluster (or `DATABASE_URL`'s server).
+pub async fn fresh_database_on_shared() -> String {
+    fresh_database_on(admin_url()).await
+}
+
 /// Creates an empty database with a unique name and returns its URL.
 pub async fn fresh_database_on(admin: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);

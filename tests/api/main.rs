@@ -3,12 +3,15 @@
 
 mod classify;
 mod cli;
+mod container;
+mod framing;
 mod helpers;
 mod hostile;
 mod ingest;
 mod outage;
 mod partitions;
 mod query;
+mod quickstart;
 mod reliability;
 mod rules;
 mod tls;
