@@ -3,6 +3,7 @@
 
 pub mod apps;
 pub mod copy;
+pub mod filter;
 pub mod notify;
 pub mod partitions;
 pub mod pgcluster;

@@ -3,7 +3,7 @@
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
 use super::micros_to_utc;
-use crate::api::params::Range;
+use crate::store::filter::TimeRange;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -12,7 +12,7 @@ impl Store {
     pub async fn request_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         by: GroupBy,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
@@ -80,7 +80,7 @@ impl Store {
     pub async fn error_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
@@ -104,7 +104,7 @@ impl Store {
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
         let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
@@ -134,7 +134,7 @@ impl Store {
     pub async fn loss(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<(i64, i64, i64, i64), StoreError> {
         self.read(move |c| {
             Box::pin(async move {
@@ -158,7 +158,7 @@ impl Store {
     pub async fn rule_events(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
