@@ -116,7 +116,7 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the drain server (migrations are applied on start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage apps and their drain / read tokens.
@@ -203,6 +203,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_QUEUE_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub queue_bytes: usize,
 
+    /// Encoded lines one app may have waiting or being written; past it that app's requests get
+    /// 503 + Retry-After while other apps' are admitted, and a request larger than it gets 413.
+    /// Default: a quarter of the queue, and at least 3 × --max-body.
+    #[arg(long, env = "LOGDRAIN_APP_QUEUE_SHARE", value_parser = parse_bytes)]
+    pub app_queue_share: Option<usize>,
+
+    /// Most lines (frames) one request may hold; more gets 413 at once (Logplex sends at most
+    /// about 1,025).
+    #[arg(long, env = "LOGDRAIN_MAX_LINES", default_value_t = 20_000)]
+    pub max_lines: usize,
+
     /// Most encoded bytes written in one transaction.
     #[arg(long, env = "LOGDRAIN_BATCH_BYTES", default_value = "8MiB", value_parser = parse_bytes)]
     pub batch_bytes: usize,
@@ -245,6 +256,16 @@ pub struct ServeArgs {
     /// (Logplex reuses connections) and the bound on clients that trickle their headers.
     #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// How long a request head may take once its first byte has arrived; a slower client is
+    /// disconnected (idle keep-alive between requests is bounded by --idle-timeout instead).
+    #[arg(long, env = "LOGDRAIN_HEAD_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub head_timeout: Duration,
+
+    /// Connections that have not yet sent a complete request head; past it the oldest of them is
+    /// closed, so slow clients cannot use up --max-connections.
+    #[arg(long, env = "LOGDRAIN_MAX_PENDING_HEADS", default_value_t = 256)]
+    pub max_pending_heads: usize,
 
     /// How long a request body may take to arrive; slower gets 503 (so Logplex retries).
     #[arg(long, env = "LOGDRAIN_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -371,6 +392,24 @@ impl ServeArgs {
                 message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
             });
         }
+        // A quarter of the queue, but room for the rows of a maximal body (about 2.5× its size).
+        let app_queue_share = self.app_queue_share.unwrap_or_else(|| {
+            (self.queue_bytes / 4)
+                .max(self.max_body.saturating_mul(3))
+                .min(self.queue_bytes)
+        });
+        if app_queue_share == 0 || app_queue_share > self.queue_bytes {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_APP_QUEUE_SHARE",
+                message: "must be greater than zero and at most LOGDRAIN_QUEUE_BYTES".into(),
+            });
+        }
+        if self.head_timeout.is_zero() {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_HEAD_TIMEOUT",
+                message: "must be greater than zero".into(),
+            });
+        }
         if self.writers as u32 >= db.pool_size {
             return Err(ConfigError {
                 setting: "LOGDRAIN_WRITERS",
@@ -393,6 +432,8 @@ impl ServeArgs {
             max_body_bytes: self.max_body,
             max_frame_bytes: self.max_frame,
             queue_bytes: self.queue_bytes,
+            app_queue_share,
+            max_lines: nonzero("LOGDRAIN_MAX_LINES", self.max_lines)?,
             batch_bytes: self.batch_bytes,
             writers: self.writers,
             ack_timeout: self.ack_timeout,
@@ -408,6 +449,8 @@ impl ServeArgs {
                 _ => None,
             },
             idle_timeout: self.idle_timeout,
+            head_timeout: self.head_timeout,
+            max_pending_heads: nonzero("LOGDRAIN_MAX_PENDING_HEADS", self.max_pending_heads)?,
             body_timeout: self.body_timeout,
             max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", self.max_connections)?,
             maintenance: self.retention.policy()?,

@@ -72,6 +72,10 @@ pub struct ServeConfig {
     pub max_frame_bytes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
+    /// Encoded bytes one app may hold in the queue; a request larger than this gets 413.
+    pub app_queue_share: usize,
+    /// Most lines (frames) one request may hold; more gets 413 before any parsing.
+    pub max_lines: usize,
     /// Most COPY bytes written in one transaction.
     pub batch_bytes: usize,
     /// Concurrent batch writers (database connections used for ingest).
@@ -90,6 +94,10 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Idle keep-alive connections (and unfinished request heads) are closed after this long.
     pub idle_timeout: Duration,
+    /// A request head must be complete this long after its first byte.
+    pub head_timeout: Duration,
+    /// Connections without a complete request head; past it the oldest is closed.
+    pub max_pending_heads: usize,
     /// Longest a request body may take to arrive.
     pub body_timeout: Duration,
     /// Connections served at once.

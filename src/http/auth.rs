@@ -9,7 +9,7 @@ use crate::store::Store;
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most cached apps; the cache is cleared when it grows past this (bounds memory under a flood
@@ -30,6 +30,10 @@ pub struct DrainAuth {
     shared_token: Option<Secret>,
     ttl: Duration,
     cache: Mutex<HashMap<AppName, Cached>>,
+    /// One database lookup per app name at a time: when a busy app's entry expires, its burst
+    /// of requests waits for one answer instead of taking a pool connection each (which would
+    /// leave none for the batch writers).
+    lookups: Mutex<HashMap<AppName, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl DrainAuth {
@@ -40,7 +44,20 @@ impl DrainAuth {
             shared_token,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            lookups: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Waits for the right to look `name` up (see `lookups`).
+    async fn lookup_turn(&self, name: &AppName) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut lookups = self.lookups.lock().unwrap_or_else(|p| p.into_inner());
+            if lookups.len() >= CACHE_CAP {
+                lookups.clear();
+            }
+            Arc::clone(lookups.entry(name.clone()).or_default())
+        };
+        turn.lock_owned().await
     }
 
     /// The app id the request may write to, or 401. A database failure is a 503, so Logplex
@@ -58,6 +75,10 @@ impl DrainAuth {
 
         if let Some(shared) = &self.shared_token {
             if constant_time_eq(password.as_bytes(), shared.expose().as_bytes()) {
+                if let Some(hit) = self.cached(&name) {
+                    return Ok(hit.id);
+                }
+                let _turn = self.lookup_turn(&name).await;
                 if let Some(hit) = self.cached(&name) {
                     return Ok(hit.id);
                 }
@@ -83,17 +104,23 @@ impl DrainAuth {
         let app = match self.cached(&name) {
             Some(hit) => hit,
             None => {
-                let found = self.store.app_auth(&name).await.map_err(unavailable)?;
-                let Some(found) = found else {
-                    return Err(HttpError::Unauthorized);
-                };
-                let c = Cached {
-                    id: found.id,
-                    drain_token_hash: found.drain_token_hash,
-                    fetched: Instant::now(),
-                };
-                self.remember(name, c.clone());
-                c
+                let _turn = self.lookup_turn(&name).await;
+                match self.cached(&name) {
+                    Some(hit) => hit,
+                    None => {
+                        let found = self.store.app_auth(&name).await.map_err(unavailable)?;
+                        let Some(found) = found else {
+                            return Err(HttpError::Unauthorized);
+                        };
+                        let c = Cached {
+                            id: found.id,
+                            drain_token_hash: found.drain_token_hash,
+                            fetched: Instant::now(),
+                        };
+                        self.remember(name, c.clone());
+                        c
+                    }
+                }
             }
         };
         match &app.drain_token_hash {

@@ -17,6 +17,11 @@ pub enum HttpError {
         /// The configured limit.
         limit: usize,
     },
+    /// A body within LOGDRAIN_MAX_BODY that holds more than can be stored at once (more lines
+    /// than LOGDRAIN_MAX_LINES, or more encoded bytes than one app's share of the write queue):
+    /// refused before any waiting, because no retry could ever fit it.
+    #[error("{0}")]
+    TooLargeToStore(String),
     /// A request that cannot be understood regardless of what its lines hold.
     #[error("{0}")]
     BadRequest(String),
@@ -28,6 +33,25 @@ pub enum HttpError {
         /// Sent as Retry-After.
         retry_after: Duration,
     },
+}
+
+impl HttpError {
+    /// How a refusal or failure of the write queue is answered: 413 for a request that can
+    /// never fit, 503 + Retry-After for everything a retry can cure.
+    pub fn from_ingest(e: crate::ingest::IngestError, retry_after: Duration) -> HttpError {
+        match e {
+            crate::ingest::IngestError::TooLarge { cost, share } => {
+                HttpError::TooLargeToStore(format!(
+                    "request lines need {cost} bytes of the write queue, more than one app's \
+                     share of {share} (LOGDRAIN_APP_QUEUE_SHARE)"
+                ))
+            }
+            other => HttpError::Unavailable {
+                reason: other.to_string(),
+                retry_after,
+            },
+        }
+    }
 }
 
 impl IntoResponse for HttpError {
@@ -47,6 +71,9 @@ impl IntoResponse for HttpError {
                 format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)\n"),
             )
                 .into_response(),
+            HttpError::TooLargeToStore(msg) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, format!("{msg}\n")).into_response()
+            }
             HttpError::BadRequest(msg) => {
                 (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
             }

@@ -5,8 +5,8 @@
 use super::error::HttpError;
 use super::AppState;
 use crate::ingest::IngestError;
-use crate::pipeline;
 use crate::store::Job;
+use crate::{logplex, pipeline};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -77,7 +77,23 @@ async fn receive(
     })?;
     let body = decode(headers, raw, limits.max_body_bytes)?;
 
-    // 3. The pure pipeline: frame → join → classify → rules → COPY rows.
+    // 3. Refused at once rather than after a wait no retry can shorten: a body with more
+    //    frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap),
+    //    and a request of an app that already holds its whole share of the write queue.
+    let frames = logplex::frames(&body, limits.max_frame_bytes)
+        .take(limits.max_lines.saturating_add(1))
+        .count();
+    if frames > limits.max_lines {
+        return Err(HttpError::TooLargeToStore(format!(
+            "request holds more than {} lines (LOGDRAIN_MAX_LINES)",
+            limits.max_lines
+        )));
+    }
+    if let Some(refused) = state.queue.check_share(app_id) {
+        return Err(HttpError::from_ingest(refused, retry_after));
+    }
+
+    // 4. The pure pipeline: frame → join → classify → rules → COPY rows.
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let tags = tags_json(query.as_deref());
     let ctx = pipeline::Context {
@@ -120,11 +136,11 @@ async fn receive(
     let job_app = job.app_id;
     let job_rules = job.rule_events.clone();
 
-    // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    // 5. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
     let ack = state
         .queue
         .submit(job)
-        .map_err(|e| unavailable(e.to_string()))?;
+        .map_err(|e| HttpError::from_ingest(e, retry_after))?;
     match tokio::time::timeout(limits.ack_timeout, ack).await {
         Ok(Ok(Ok(outcome))) => {
             if outcome == crate::store::JobOutcome::Stored {

@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod error;
+mod heads;
 mod ingest;
 mod ops;
 mod query;
@@ -28,6 +29,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest single frame trusted.
     pub max_frame_bytes: usize,
+    /// Most lines (frames) one request may hold.
+    pub max_lines: usize,
     /// How long a request waits for its commit.
     pub ack_timeout: Duration,
     /// Retry-After on 503.

@@ -8,6 +8,7 @@ mod framing;
 mod helpers;
 mod hostile;
 mod ingest;
+mod noisy;
 mod outage;
 mod partitions;
 mod query;
