@@ -252,8 +252,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// How long a connection may wait for a complete request head: the keep-alive idle timeout
-    /// (Logplex reuses connections) and the bound on clients that trickle their headers.
+    /// Keep-alive: how long a connection may wait between requests for its next complete head
+    /// (Logplex reuses connections); a head under way is bounded by --head-timeout.
     #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
