@@ -24,7 +24,8 @@ use libfuzzer_sys::fuzz_target;
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
 use logdrain::pipeline::{run, Context, Prepared};
 use logdrain::record::Kind;
-use logdrain::rules::{compile, RedactConfig, RuleAction, Rules, RulesConfig};
+use logdrain::record::RuleAction;
+use logdrain::rules::{compile, RedactConfig, Rules, RulesConfig};
 use std::sync::OnceLock;
 
 /// An arbitrary but fixed receive time (2023-11-14T22:13:20Z), to tell raw records apart.
