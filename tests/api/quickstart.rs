@@ -1,7 +1,7 @@
 //! The README's quick start, run as written against the real `logdrain serve` binary, and the
 //! quick-start mode's first use of a new app by many connections at once.
 
-use crate::helpers::{basic, free_port, fresh_database_on_shared, wait_ready, TestApp};
+use crate::helpers::{basic, free_port, fresh_database_on_admin, wait_ready, TestApp};
 use std::process::{Command, Stdio};
 
 /// The `sh` code blocks of the README's "Quick start" section, in order.
@@ -55,7 +55,7 @@ async fn the_readme_quick_start_stores_a_line_and_reads_it_back_with_curl_and_th
     );
 
     // The server exactly as the README starts it, but on a free port and a test database.
-    let db_url = fresh_database_on_shared().await;
+    let db_url = fresh_database_on_admin().await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
