@@ -136,6 +136,7 @@ impl Application {
             store.clone(),
             &WriterSettings {
                 queue_bytes: config.queue_bytes,
+                app_share_bytes: config.app_queue_share,
                 batch_bytes: config.batch_bytes,
                 writers: config.writers,
             },
@@ -173,6 +174,7 @@ impl Application {
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 max_frame_bytes: config.max_frame_bytes,
+                max_lines: config.max_lines,
                 otlp_max_attributes: config.otlp_max_attributes,
                 ack_timeout: config.ack_timeout,
                 retry_after: config.retry_after,
@@ -203,6 +205,8 @@ impl Application {
         let limits = http::server::ConnLimits {
             max_connections: config.max_connections,
             idle_timeout: config.idle_timeout,
+            head_timeout: config.head_timeout,
+            max_pending_heads: config.max_pending_heads,
             retry_after: config.retry_after,
         };
         let serve = async move {

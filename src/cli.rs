@@ -243,6 +243,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_QUEUE_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub queue_bytes: usize,
 
+    /// Encoded lines one app may have waiting or being written; past it that app's requests get
+    /// 503 + Retry-After while other apps' are admitted, and a request larger than it gets 413.
+    /// Default: a quarter of the queue, and at least 3 × --max-body.
+    #[arg(long, env = "LOGDRAIN_APP_QUEUE_SHARE", value_parser = parse_bytes)]
+    pub app_queue_share: Option<usize>,
+
+    /// Most lines (frames) one request may hold; more gets 413 at once (Logplex sends at most
+    /// about 1,025).
+    #[arg(long, env = "LOGDRAIN_MAX_LINES", default_value_t = 20_000)]
+    pub max_lines: usize,
+
     /// Most encoded bytes written in one transaction.
     #[arg(long, env = "LOGDRAIN_BATCH_BYTES", default_value = "8MiB", value_parser = parse_bytes)]
     pub batch_bytes: usize,
@@ -285,10 +296,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// How long a connection may wait for a complete request head: the keep-alive idle timeout
-    /// (Logplex reuses connections) and the bound on clients that trickle their headers.
+    /// Keep-alive: how long a connection may wait between requests for its next complete head
+    /// (Logplex reuses connections); a head under way is bounded by --head-timeout.
     #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// How long a request head may take once its first byte has arrived; a slower client is
+    /// disconnected (idle keep-alive between requests is bounded by --idle-timeout instead).
+    #[arg(long, env = "LOGDRAIN_HEAD_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub head_timeout: Duration,
+
+    /// Connections that have not yet sent a complete request head; past it the oldest of them is
+    /// closed, so slow clients cannot use up --max-connections.
+    #[arg(long, env = "LOGDRAIN_MAX_PENDING_HEADS", default_value_t = 256)]
+    pub max_pending_heads: usize,
 
     /// How long a request body may take to arrive; slower gets 503 (so Logplex retries).
     #[arg(long, env = "LOGDRAIN_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]

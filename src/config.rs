@@ -85,6 +85,10 @@ pub struct ServeConfig {
     pub otlp_max_attributes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
+    /// Encoded bytes one app may hold in the queue; a request larger than this gets 413.
+    pub app_queue_share: usize,
+    /// Most lines (frames) one request may hold; more gets 413 before any parsing.
+    pub max_lines: usize,
     /// Most COPY bytes written in one transaction.
     pub batch_bytes: usize,
     /// Concurrent batch writers (database connections used for ingest).
@@ -105,6 +109,10 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Idle keep-alive connections (and unfinished request heads) are closed after this long.
     pub idle_timeout: Duration,
+    /// A request head must be complete this long after its first byte.
+    pub head_timeout: Duration,
+    /// Connections without a complete request head; past it the oldest is closed.
+    pub max_pending_heads: usize,
     /// Longest a request body may take to arrive.
     pub body_timeout: Duration,
     /// Connections served at once.
@@ -383,6 +391,24 @@ fn serve(
             message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
         });
     }
+    // A quarter of the queue, but room for the rows of a maximal body (about 2.5× its size).
+    let app_queue_share = args.app_queue_share.unwrap_or_else(|| {
+        (args.queue_bytes / 4)
+            .max(args.max_body.saturating_mul(3))
+            .min(args.queue_bytes)
+    });
+    if app_queue_share == 0 || app_queue_share > args.queue_bytes {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_APP_QUEUE_SHARE",
+            message: "must be greater than zero and at most LOGDRAIN_QUEUE_BYTES".into(),
+        });
+    }
+    if args.head_timeout.is_zero() {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_HEAD_TIMEOUT",
+            message: "must be greater than zero".into(),
+        });
+    }
     if args.writers as u32 >= db.pool_size {
         return Err(ConfigError {
             setting: "LOGDRAIN_WRITERS",
@@ -418,6 +444,8 @@ fn serve(
         max_frame_bytes: args.max_frame,
         otlp_max_attributes: args.otlp_max_attributes,
         queue_bytes: args.queue_bytes,
+        app_queue_share,
+        max_lines: nonzero("LOGDRAIN_MAX_LINES", args.max_lines)?,
         batch_bytes: args.batch_bytes,
         writers: args.writers,
         ack_timeout: args.ack_timeout,
@@ -434,6 +462,8 @@ fn serve(
             _ => None,
         },
         idle_timeout: args.idle_timeout,
+        head_timeout: args.head_timeout,
+        max_pending_heads: nonzero("LOGDRAIN_MAX_PENDING_HEADS", args.max_pending_heads)?,
         body_timeout: args.body_timeout,
         max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", args.max_connections)?,
         maintenance: policy(&args.retention)?,

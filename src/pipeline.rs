@@ -52,6 +52,9 @@ pub struct Prepared<'a> {
     pub messages: usize,
     /// Messages that did not parse as syslog (or could not be framed) and are stored raw.
     pub fallbacks: usize,
+    /// Last frames whose declared length ran past the end of the body but whose bytes parsed
+    /// as a message, stored as that message (a `frame_length_mismatch` loss event).
+    pub length_mismatches: usize,
     /// Messages the body's L10/L12/L13 lines reported lost.
     pub dropped: u64,
     /// What the rules did, per rule and action.
@@ -73,10 +76,12 @@ pub fn run<'a>(body: &'a [u8], ctx: &Context<'_>, rules: &Rules) -> Prepared<'a>
         records,
         fallbacks,
         messages,
+        length_mismatches,
     } = process_body(body, ctx.max_frame, ctx.received_us);
     let mut prepared = prepare(records, ctx, rules);
     prepared.messages = messages;
     prepared.fallbacks = fallbacks;
+    prepared.length_mismatches = length_mismatches;
     prepared
 }
 
@@ -120,6 +125,7 @@ pub fn prepare<'a>(
         rows,
         messages,
         fallbacks: 0,
+        length_mismatches: 0,
         rule_events,
     }
 }
@@ -134,12 +140,19 @@ pub struct Processed<'a> {
     /// Messages (frames) in the body: what `Logplex-Msg-Count` counts. More than
     /// `records.len()` when split chunks were joined.
     pub messages: usize,
+    /// Last frames whose declared length ran past the end of the body but whose bytes parsed
+    /// as a message, stored as that message.
+    pub length_mismatches: usize,
 }
 
 /// Splits, parses, joins and classifies a whole `application/logplex-1` body: the stages of
 /// [`run`] before the rules, for the benches and tests that measure or check them alone.
 /// Nothing is dropped: a frame that does not parse becomes a raw `app` line stamped with
 /// `received_us`.
+///
+/// A last frame whose count runs past the end of the body ([`Frame::Overrun`]) is read as the
+/// message that follows its length prefix when that parses (counted in `length_mismatches`),
+/// and stored raw, prefix included, when it does not.
 ///
 /// Consecutive messages of one source with the same PRI and timestamp, where each but the
 /// last has exactly [`SPLIT_CHUNK_BYTES`] of MSG and no LF, are the chunks of one long line
@@ -156,7 +169,11 @@ pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processe
         out.messages += 1;
         let bytes = match frame {
             Frame::Message(bytes) => bytes,
-            Frame::Invalid { bytes, .. } => {
+            Frame::Overrun { message, .. } if logplex::parse(message).is_ok() => {
+                out.length_mismatches += 1;
+                message
+            }
+            Frame::Invalid { bytes, .. } | Frame::Overrun { bytes, .. } => {
                 join::flush(&mut group, &mut out.records, received_us);
                 out.fallbacks += 1;
                 out.records.push(raw_line(bytes, received_us));

@@ -11,7 +11,7 @@ use crate::store::Store;
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Most cached apps; the cache is cleared when it grows past this (bounds memory under a flood
@@ -32,6 +32,10 @@ pub struct DrainAuth {
     shared_token: Option<Secret>,
     ttl: Duration,
     cache: Mutex<HashMap<AppName, Cached>>,
+    /// One database lookup per app name at a time: when a busy app's entry expires, its burst
+    /// of requests waits for one answer instead of taking a pool connection each (which would
+    /// leave none for the batch writers).
+    lookups: Mutex<HashMap<AppName, Arc<tokio::sync::Mutex<()>>>>,
     /// Bearer token hash → its owner (found ones only).
     bearers: Mutex<HashMap<Vec<u8>, (BearerOwner, Instant)>>,
     /// (space id, app name) → app id, for apps a space writes to.
@@ -58,6 +62,7 @@ impl DrainAuth {
             shared_token,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            lookups: Mutex::new(HashMap::new()),
             bearers: Mutex::new(HashMap::new()),
             space_apps: Mutex::new(HashMap::new()),
         }
@@ -157,6 +162,18 @@ impl DrainAuth {
         }
     }
 
+    /// Waits for the right to look `name` up (see `lookups`).
+    async fn lookup_turn(&self, name: &AppName) -> tokio::sync::OwnedMutexGuard<()> {
+        let turn = {
+            let mut lookups = self.lookups.lock().unwrap_or_else(|p| p.into_inner());
+            if lookups.len() >= CACHE_CAP {
+                lookups.clear();
+            }
+            Arc::clone(lookups.entry(name.clone()).or_default())
+        };
+        turn.lock_owned().await
+    }
+
     /// The app id the request may write to, or 401. A database failure is a 503, so Logplex
     /// retries instead of dropping the frame.
     pub async fn check(
@@ -169,6 +186,10 @@ impl DrainAuth {
 
         if let Some(shared) = &self.shared_token {
             if constant_time_eq(password.as_bytes(), shared.expose().as_bytes()) {
+                if let Some(hit) = self.cached(&name) {
+                    return Ok(hit.id);
+                }
+                let _turn = self.lookup_turn(&name).await;
                 if let Some(hit) = self.cached(&name) {
                     return Ok(hit.id);
                 }
@@ -194,17 +215,23 @@ impl DrainAuth {
         let app = match self.cached(&name) {
             Some(hit) => hit,
             None => {
-                let found = self.store.app_auth(&name).await.map_err(unavailable)?;
-                let Some(found) = found else {
-                    return Err(HttpError::Unauthorized);
-                };
-                let c = Cached {
-                    id: found.id,
-                    drain_token_hash: found.drain_token_hash,
-                    fetched: Instant::now(),
-                };
-                self.remember(name, c.clone());
-                c
+                let _turn = self.lookup_turn(&name).await;
+                match self.cached(&name) {
+                    Some(hit) => hit,
+                    None => {
+                        let found = self.store.app_auth(&name).await.map_err(unavailable)?;
+                        let Some(found) = found else {
+                            return Err(HttpError::Unauthorized);
+                        };
+                        let c = Cached {
+                            id: found.id,
+                            drain_token_hash: found.drain_token_hash,
+                            fetched: Instant::now(),
+                        };
+                        self.remember(name, c.clone());
+                        c
+                    }
+                }
             }
         };
         match &app.drain_token_hash {

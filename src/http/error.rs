@@ -47,6 +47,11 @@ pub enum HttpError {
         /// The configured limit.
         limit: usize,
     },
+    /// A body within LOGDRAIN_MAX_BODY that holds more than can be stored at once (more lines
+    /// than LOGDRAIN_MAX_LINES, or more encoded bytes than one app's share of the write queue):
+    /// refused before any waiting, because no retry could ever fit it.
+    #[error("{0}")]
+    TooLargeToStore(String),
     /// A request that cannot be understood regardless of what its lines hold (its encoding).
     #[error("{0}")]
     BadRequest(String),
@@ -137,6 +142,20 @@ impl HttpError {
     }
 }
 
+impl HttpError {
+    /// How the write queue's refusal is answered: 413 for a request that can never fit, a
+    /// 503 + Retry-After for everything a retry can cure.
+    pub fn from_ingest(e: IngestError, retry_after: Duration) -> HttpError {
+        match e {
+            IngestError::TooLarge { cost, share } => HttpError::TooLargeToStore(format!(
+                "request lines need {cost} bytes of the write queue, more than one app's share \
+                 of {share} (LOGDRAIN_APP_QUEUE_SHARE)"
+            )),
+            other => HttpError::unavailable(other, retry_after),
+        }
+    }
+}
+
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
@@ -147,6 +166,9 @@ impl IntoResponse for HttpError {
             HttpError::PayloadTooLarge { limit } => {
                 let msg = format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)");
                 return text(StatusCode::PAYLOAD_TOO_LARGE, &msg, None);
+            }
+            HttpError::TooLargeToStore(msg) => {
+                return text(StatusCode::PAYLOAD_TOO_LARGE, msg, None)
             }
             HttpError::BadRequest(msg) => return text(StatusCode::BAD_REQUEST, msg, None),
             HttpError::UnsupportedMediaType(msg) => {

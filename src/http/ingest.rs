@@ -5,8 +5,8 @@
 use super::error::{HttpError, Unavailable};
 use super::AppState;
 use crate::ingest::IngestError;
-use crate::pipeline;
 use crate::store::{Job, JobOutcome};
+use crate::{logplex, pipeline};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -54,7 +54,23 @@ async fn receive(
     // 2. The body, bounded before and after decompression.
     let body = read_body(limits, headers, body).await?;
 
-    // 3. The pure pipeline: frame → join → classify → rules → COPY rows.
+    // 3. Refused at once rather than after a wait no retry can shorten: a body with more
+    //    frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap),
+    //    and a request of an app that already holds its whole share of the write queue.
+    let frames = logplex::frames(&body, limits.max_frame_bytes)
+        .take(limits.max_lines.saturating_add(1))
+        .count();
+    if frames > limits.max_lines {
+        return Err(HttpError::TooLargeToStore(format!(
+            "request holds more than {} lines (LOGDRAIN_MAX_LINES)",
+            limits.max_lines
+        )));
+    }
+    if let Some(refused) = state.queue.check_share(app_id) {
+        return Err(HttpError::from_ingest(refused, limits.retry_after));
+    }
+
+    // 4. The pure pipeline: frame → join → classify → rules → COPY rows.
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let tags = tags_json(query.as_deref());
     let ctx = pipeline::Context {
@@ -90,11 +106,12 @@ async fn receive(
         lines,
         dropped: prepared.dropped,
         msg_count_mismatch,
+        frame_length_mismatches: u32::try_from(prepared.length_mismatches).unwrap_or(u32::MAX),
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events: prepared.rule_events,
     };
 
-    // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    // 5. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
     commit(state, job).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -145,7 +162,7 @@ pub(super) async fn commit(state: &AppState, job: Job) -> Result<JobOutcome, Htt
     let ack = state
         .queue
         .submit(job)
-        .map_err(|e| HttpError::unavailable(e, retry_after))?;
+        .map_err(|e| HttpError::from_ingest(e, retry_after))?;
     let outcome = match tokio::time::timeout(state.limits.ack_timeout, ack).await {
         Ok(Ok(written)) => written.map_err(|e| HttpError::unavailable(e, retry_after))?,
         // The writer dropped the job's answer: it is shutting down.

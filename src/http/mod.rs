@@ -4,6 +4,7 @@
 mod alerts;
 mod auth;
 pub mod error;
+mod heads;
 mod ingest;
 mod ops;
 mod otlp;
@@ -32,6 +33,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest single frame trusted.
     pub max_frame_bytes: usize,
+    /// Most lines (frames) one request may hold.
+    pub max_lines: usize,
     /// Most attributes kept as tags on one OTLP log line.
     pub otlp_max_attributes: usize,
     /// How long a request waits for its commit.

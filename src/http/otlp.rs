@@ -132,6 +132,7 @@ async fn receive(
             rows: prepared.rows,
             dropped: prepared.dropped,
             msg_count_mismatch: None,
+            frame_length_mismatches: 0,
             logplex_drain_token: None,
             rule_events: prepared.rule_events,
         }

@@ -445,7 +445,8 @@ pub async fn metrics(
 pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
-    let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
+    let (dropped, mismatches, duplicates, length_mismatches) =
+        state.store.loss(app_id, range).await?;
     let rules: Vec<_> = state
         .store
         .rule_events(app_id, range)
@@ -459,6 +460,7 @@ pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Resp
             "dropped": dropped,
             "msg_count_mismatches": mismatches,
             "duplicate_frames": duplicates,
+            "frame_length_mismatches": length_mismatches,
             "rules": rules,
         }),
     ))

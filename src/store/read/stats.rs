@@ -122,14 +122,20 @@ impl Store {
         .await
     }
 
-    /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
-    pub async fn loss(&self, app_id: i64, range: TimeRange) -> Result<(i64, i64, i64), StoreError> {
+    /// `/loss`: what Logplex reported lost, count mismatches, answered retries and overrunning
+    /// last frames in the range.
+    pub async fn loss(
+        &self,
+        app_id: i64,
+        range: TimeRange,
+    ) -> Result<(i64, i64, i64, i64), StoreError> {
         self.read(move |c| {
             Box::pin(async move {
                 sqlx::query_as(
                     "SELECT COALESCE(sum(count) FILTER (WHERE event = 'dropped'), 0)::int8, \
                     count(*) FILTER (WHERE event = 'msg_count_mismatch'), \
-                    count(*) FILTER (WHERE event = 'duplicate_frame') \
+                    count(*) FILTER (WHERE event = 'duplicate_frame'), \
+                    COALESCE(sum(count) FILTER (WHERE event = 'frame_length_mismatch'), 0)::int8 \
              FROM loss_events WHERE app_id = $1 AND at >= $2 AND at < $3",
                 )
                 .bind(app_id)
