@@ -291,6 +291,12 @@ pub struct RetentionArgs {
     /// Memory for building a search index (Postgres maintenance_work_mem for that session).
     #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
     pub index_build_memory: usize,
+
+    /// Rewrite a partition into the compact tier (about 10× smaller, still exact) this long
+    /// after its end; late lines arriving after that are kept in the default partition. 0:
+    /// never compact (partitions then get the search index instead).
+    #[arg(long, env = "LOGDRAIN_COMPACT_AFTER", default_value = "1h", value_parser = parse_duration)]
+    pub compact_after: Duration,
 }
 
 impl RetentionArgs {
@@ -316,6 +322,7 @@ impl RetentionArgs {
             search_index: self.search_index,
             search_index_max_age: self.search_index_age,
             index_build_memory: self.index_build_memory as u64,
+            compact_after: (!self.compact_after.is_zero()).then_some(self.compact_after),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! migrations, the batch writer, app management and, later, the API's queries.
 
 pub mod apps;
+pub mod compact;
 pub mod copy;
 pub mod notify;
 pub mod partitions;

@@ -3,6 +3,7 @@
 
 mod classify;
 mod cli;
+mod compact;
 mod helpers;
 mod hostile;
 mod ingest;

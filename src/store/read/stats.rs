@@ -2,6 +2,7 @@
 //! error codes, runtime metrics per dyno, loss and rule counts. Each is one statement in a
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
+use super::compact::both_tiers;
 use super::micros_to_utc;
 use crate::api::params::Range;
 use crate::store::{Store, StoreError};
@@ -41,7 +42,7 @@ impl Store {
             "WITH r AS ( \
                SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
                       count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-               FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
+               FROM {from} WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3 \
                GROUP BY 1, 2 \
              ), g AS ( \
                SELECT key, ms, c, e, b, \
@@ -61,6 +62,20 @@ impl Store {
             interp("0.5", "p50"),
             interp("0.95", "p95"),
             interp("0.99", "p99"),
+            from = both_tiers(
+                &[
+                    "ts",
+                    "kind",
+                    "route",
+                    "status",
+                    "service_ms",
+                    "bytes",
+                    "router_dyno",
+                    "method",
+                    "host"
+                ],
+                "AND 'router' = ANY(c.kinds)",
+            ),
         );
         self.read(move |c| {
             Box::pin(async move {
@@ -84,12 +99,13 @@ impl Store {
     ) -> Result<Vec<ErrorStats>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(
+                sqlx::query_as(&format!(
                     "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
                     min(ts) AS first_seen, max(ts) AS last_seen \
-             FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+             FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
              GROUP BY code ORDER BY count(*) DESC, code",
-                )
+                    both_tiers(&["ts", "code", "fields"], "AND c.codes <> '{}'")
+                ))
                 .bind(app_id)
                 .bind(micros_to_utc(range.since_us))
                 .bind(micros_to_utc(range.until_us))
@@ -107,13 +123,19 @@ impl Store {
         range: Range,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
-        let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
+        // numeric sums are exact, so the average does not depend on the order rows arrive in
+        // (rows and compacted chunks feed it in different orders).
+        let avg = |k: &str| format!("avg((fields->>'{k}')::numeric)::float8 AS {k}");
         let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
         let sql = format!(
             "SELECT dyno, date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, {} \
-             FROM lines WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
+             FROM {} WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
              GROUP BY 1, 2 ORDER BY 1, 2",
-            cols.join(", ")
+            cols.join(", "),
+            both_tiers(
+                &["ts", "dyno", "kind", "fields"],
+                "AND 'runtime_metric' = ANY(c.kinds)"
+            )
         );
         self.read(move |c| {
             Box::pin(async move {

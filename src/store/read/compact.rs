@@ -1,0 +1,236 @@
+//! Reads of the compact tier (`line_chunks`), shaped like the row reads beside them: the
+//! chunks that may match a query are chosen by their summary and Bloom filters, unnested, and
+//! the very same filters as on `lines` applied to the unnested lines, so both tiers answer
+//! alike. Every read of a request runs in one transaction whose first statement reads
+//! `lines`; compaction swaps a partition under an exclusive lock on `lines`, so a read never
+//! sees a partition both as rows and as chunks, nor neither.
+
+use super::{micros_to_utc, push_filters, select_lines, LineRow};
+use crate::api::params::{Cursor, LogQuery};
+use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+/// Every column of `lines` the query API reads, in the order the chunk arrays are unnested.
+const API_COLUMNS: &[&str] = &[
+    "id",
+    "ts",
+    "received_at",
+    "source",
+    "dyno",
+    "kind",
+    "level",
+    "message",
+    "tags",
+    "fields",
+    "status",
+    "service_ms",
+    "connect_ms",
+    "bytes",
+    "method",
+    "path",
+    "host",
+    "router_dyno",
+    "request_id",
+    "code",
+    "continued",
+];
+
+/// Chunks looked at in the first round of a newest-first page; each further round looks at
+/// four times as many.
+const FIRST_ROUND_CHUNKS: i64 = 2;
+
+/// `(SELECT c.app_id, u.<cols> FROM line_chunks c CROSS JOIN LATERAL unnest(c.<cols>) …`,
+/// left open for the chunk conditions (`c.` columns) that follow.
+pub(super) fn unnest_from(cols: &[&str]) -> String {
+    let arrays: Vec<String> = cols.iter().map(|c| format!("c.{c}")).collect();
+    format!(
+        "(SELECT c.app_id, u.* FROM line_chunks c CROSS JOIN LATERAL unnest({}) AS u({}) WHERE true",
+        arrays.join(", "),
+        cols.join(", ")
+    )
+}
+
+/// `FROM`-clause text reading both tiers' lines of app `$1` with `$2 <= ts < $3`, as a
+/// relation named `lines` with `app_id` and `cols`; `prune` adds chunk conditions.
+pub(super) fn both_tiers(cols: &[&str], prune: &str) -> String {
+    format!(
+        "(SELECT app_id, {list} FROM lines WHERE app_id = $1 AND ts >= $2 AND ts < $3 \
+          UNION ALL SELECT * FROM {unnest} AND c.app_id = $1 AND c.max_ts >= $2 \
+          AND c.min_ts < $3 {prune}) u) lines",
+        list = cols.join(", "),
+        unnest = unnest_from(cols),
+    )
+}
+
+/// Appends the chunk conditions implied by `q` (each a necessary condition for a chunk to
+/// hold a matching line).
+fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogQuery) {
+    qb.push(" AND c.app_id = ").push_bind(app_id);
+    if let Some(source) = &q.source {
+        qb.push(" AND ")
+            .push_bind(source.clone())
+            .push(" = ANY(c.sources)");
+    }
+    if let Some(dyno) = &q.dyno {
+        qb.push(" AND ")
+            .push_bind(dyno.clone())
+            .push(" = ANY(c.dynos)");
+    }
+    if let Some(t) = &q.process_type {
+        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.dynos) d WHERE d = ")
+            .push_bind(t.clone())
+            .push(" OR (d >= ")
+            .push_bind(format!("{t}."))
+            .push(" AND d < ")
+            .push_bind(format!("{t}/"))
+            .push("))");
+    }
+    if !q.kinds.is_empty() {
+        let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_owned()).collect();
+        qb.push(" AND c.kinds && ").push_bind(kinds);
+    }
+    if let Some(level) = q.level {
+        qb.push(" AND c.min_level <= ").push_bind(level.severity());
+    }
+    for term in &q.terms {
+        let probe = term_probe(term);
+        if !probe.is_empty() {
+            push_bloom(qb, "terms_bloom", &probe, TERM_HASHES);
+        }
+    }
+    if let Some(id) = &q.request_id {
+        push_bloom(qb, "rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
+    }
+    if let Some(s) = q.status {
+        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.statuses) s WHERE s BETWEEN ")
+            .push_bind(s.from)
+            .push(" AND ")
+            .push_bind(s.to)
+            .push(")");
+    }
+    if let Some(code) = &q.code {
+        qb.push(" AND ")
+            .push_bind(code.clone())
+            .push(" = ANY(c.codes)");
+    }
+    if let Some(since) = q.since_us {
+        qb.push(" AND c.max_ts >= ").push_bind(micros_to_utc(since));
+    }
+    if let Some(until) = q.until_us {
+        qb.push(" AND c.min_ts < ").push_bind(micros_to_utc(until));
+    }
+    if let Some(Cursor { ts_us, .. }) = q.cursor {
+        qb.push(" AND c.min_ts <= ").push_bind(micros_to_utc(ts_us));
+    }
+}
+
+/// Appends "the filter `col` may hold every one of `hashes`" (see compact/bloom.rs).
+fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k: u32) {
+    let (a, b): (Vec<i64>, Vec<i64>) = hashes.iter().map(|&h| seeds(h)).unzip();
+    qb.push(format!(" AND NOT EXISTS (SELECT 1 FROM unnest("))
+        .push_bind(a)
+        .push("::int8[], ")
+        .push_bind(b)
+        .push(format!(
+            "::int8[]) AS p(a, b), generate_series(0, {}) AS i \
+         WHERE get_bit(c.{col}, ((p.a + i * p.b) % (length(c.{col}) * 8))::int) = 0)",
+            k - 1
+        ));
+}
+
+/// The newest `limit` compacted lines matching `q`, newest first, skipping chunks whose
+/// lines are all older than `floor` (a line the caller already has `limit` lines above).
+pub(super) async fn page(
+    c: &mut PgConnection,
+    app_id: i64,
+    q: &LogQuery,
+    limit: i64,
+    floor: Option<(DateTime<Utc>, i64)>,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    let mut out: Vec<LineRow> = Vec::new();
+    let mut before: Option<(DateTime<Utc>, i64)> = None;
+    let mut round = FIRST_ROUND_CHUNKS;
+    loop {
+        // The next chunks newest first. An app's chunks never overlap in (ts, id), so once
+        // `limit` lines are found no older chunk can hold a newer one.
+        let mut qb = QueryBuilder::new("SELECT max_ts, max_id FROM line_chunks c WHERE true");
+        push_prune(&mut qb, app_id, q);
+        if let Some((ts, id)) = before {
+            qb.push(" AND (c.max_ts, c.max_id) < (")
+                .push_bind(ts)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        if let Some((ts, id)) = floor {
+            qb.push(" AND (c.max_ts, c.max_id) >= (")
+                .push_bind(ts)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        qb.push(" ORDER BY c.max_ts DESC, c.max_id DESC LIMIT ")
+            .push_bind(round);
+        let keys: Vec<(DateTime<Utc>, i64)> = qb.build_query_as().fetch_all(&mut *c).await?;
+        let (Some(&newest), Some(&oldest)) = (keys.first(), keys.last()) else {
+            break;
+        };
+        let ids: Vec<i64> = keys.iter().map(|k| k.1).collect();
+        let mut qb = QueryBuilder::new("");
+        select_lines(&mut qb, &unnest_from(API_COLUMNS));
+        qb.push(" AND c.app_id = ")
+            .push_bind(app_id)
+            .push(" AND c.max_ts BETWEEN ")
+            .push_bind(oldest.0)
+            .push(" AND ")
+            .push_bind(newest.0)
+            .push(" AND c.max_id = ANY(")
+            .push_bind(ids)
+            .push(")) lines");
+        push_filters(&mut qb, app_id, q);
+        qb.push(" ORDER BY ts DESC, id DESC LIMIT ")
+            .push_bind(limit - out.len() as i64);
+        out.extend(qb.build_query_as::<LineRow>().fetch_all(&mut *c).await?);
+        if out.len() as i64 >= limit || (keys.len() as i64) < round {
+            break;
+        }
+        before = Some(oldest);
+        round *= 4;
+    }
+    Ok(out)
+}
+
+/// Compacted lines matching `q` with an id above `after_id`, not in `exclude`, received since
+/// `received_since_us`, oldest id first (a tail's view of the compact tier: usually nothing).
+pub(super) async fn after(
+    c: &mut PgConnection,
+    app_id: i64,
+    q: &LogQuery,
+    after_id: i64,
+    exclude: &[i64],
+    received_since_us: i64,
+    limit: i64,
+) -> Result<Vec<LineRow>, sqlx::Error> {
+    let mut qb = QueryBuilder::new("");
+    select_lines(&mut qb, &unnest_from(API_COLUMNS));
+    push_prune(&mut qb, app_id, q);
+    qb.push(" AND c.max_id > ")
+        .push_bind(after_id)
+        .push(" AND c.max_received_at >= ")
+        .push_bind(micros_to_utc(received_since_us))
+        .push(") lines");
+    push_filters(&mut qb, app_id, q);
+    if !exclude.is_empty() {
+        qb.push(" AND NOT (id = ANY(")
+            .push_bind(exclude.to_vec())
+            .push("))");
+    }
+    qb.push(" AND id > ")
+        .push_bind(after_id)
+        .push(" AND received_at >= ")
+        .push_bind(micros_to_utc(received_since_us))
+        .push(" ORDER BY id LIMIT ")
+        .push_bind(limit);
+    qb.build_query_as().fetch_all(&mut *c).await
+}

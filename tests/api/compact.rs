@@ -1,0 +1,429 @@
+//! The compact tier answers exactly like the rows it replaced: random lines (proptest) over
+//! three past days and today, random queries through the real API before and after
+//! maintenance compacts the past days, compared byte for byte (every page of every cursor
+//! walk, which crosses from the hot day into the compact ones); every `raw` rebuilt exactly.
+
+use crate::helpers::{basic, post_sample, sample_posts, TestApp};
+use chrono::{DateTime, Duration as Days, Utc};
+use logdrain::store::partitions::{Policy, Report};
+use logdrain::store::Store;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use std::time::Duration;
+
+const DRAIN: &str = "s3cr3t-t0ken";
+const API: &str = "api-token-0123456789abcdef";
+const APPS: [&str; 2] = ["shop", "blog"];
+const WORDS: [&str; 8] = [
+    "payment", "checkout", "timeout", "Cache", "zebra", "résumé", "orders", "KELVIN",
+];
+const DYNOS: [&str; 4] = ["web.1", "web.2", "worker.1", "run.7"];
+
+/// Runs maintenance as of `now`, waiting while another run holds the lock.
+pub async fn maintain(store: &Store, policy: &Policy, now: DateTime<Utc>) -> Report {
+    for _ in 0..200 {
+        let report = store
+            .maintain(policy, now.timestamp_micros())
+            .await
+            .expect("maintain");
+        if report.ran {
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("maintenance lock never free");
+}
+
+/// One generated line: (app, day back, microsecond of the day, template, word, dyno, n).
+type Gen = (usize, i64, i64, u8, usize, usize, u32);
+
+fn line_strategy() -> impl Strategy<Value = Gen> {
+    (
+        0..APPS.len(),
+        0i64..4,
+        0i64..86_400_000_000,
+        0u8..12,
+        0..WORDS.len(),
+        0..DYNOS.len(),
+        0u32..40,
+    )
+}
+
+/// The syslog frame of a generated line: routers, apps at every level, api and system
+/// events, runtime metrics, odd bytes and timestamps Heroku does not write.
+fn frame(g: &Gen, day0: DateTime<Utc>) -> Vec<u8> {
+    let (_, back, us, template, w, d, n) = *g;
+    let ts = day0 - Days::days(back) + Days::microseconds(us);
+    let stamp = ts.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    let (word, dyno) = (WORDS[w], DYNOS[d]);
+    let rid = format!("{n:08x}-4e26-4a8e-a032-35a1e58e1b1c");
+    let head =
+        |pri: u8, source: &str, proc_: &str| format!("<{pri}>1 {stamp} host {source} {proc_} - ");
+    let mut m: Vec<u8> = match template {
+        0 | 1 => format!(
+            "{}at=info method=GET path=\"/api/{word}/{n}\" host=x.herokuapp.com request_id={rid} fwd=\"1.2.3.4\" dyno={dyno} connect=0ms service={}ms status={} bytes={} protocol=https",
+            head(158, "heroku", "router"), n * 7, [200, 201, 404, 500][n as usize % 4], n * 100
+        ).into_bytes(),
+        2 => format!(
+            "{}at=error code=H12 desc=\"Request timeout\" method=POST path=\"/{word}\" host=x.herokuapp.com request_id={rid} fwd=\"1.2.3.4\" dyno={dyno} connect=1ms service=30000ms status=503 bytes=0 protocol=https",
+            head(158, "heroku", "router")
+        ).into_bytes(),
+        3 => format!("{}[{rid}] Started GET \"/{word}\" for 1.2.3.4", head(190, "app", dyno)).into_bytes(),
+        4 => format!("{}level=error msg=\"{word} failed\" request_id={rid} n={n}", head(190, "app", dyno)).into_bytes(),
+        5 => format!("{}WARN {word} slow: {n}ms", head(190, "app", dyno)).into_bytes(),
+        6 => format!("{}Release v{n} created by ops@example.com: {word}", head(190, "app", "api")).into_bytes(),
+        7 => format!("{}State changed from starting to up", head(45, "heroku", dyno)).into_bytes(),
+        8 => format!(
+            "{}source={dyno} dyno=heroku.1.abc sample#load_avg_1m=0.{n} sample#memory_total={n}.5MB sample#memory_rss={n}.1MB",
+            head(190, "heroku", dyno)
+        ).into_bytes(),
+        9 => [head(190, "app", dyno).into_bytes(), b"\x1b[32m".to_vec(), word.as_bytes().to_vec(), b" \xff\x00 bad bytes \xe2\x84\xaa".to_vec()].concat(),
+        10 => format!("<190>1 {} host app {dyno} - {word} with another clock {n}", ts.format("%Y-%m-%dT%H:%M:%S%.3fZ")).into_bytes(),
+        _ => format!("{}Error R14 (Memory quota exceeded) {word}", head(190, "heroku", dyno)).into_bytes(),
+    };
+    m.push(b'\n');
+    m
+}
+
+async fn post_all(app: &TestApp, lines: &[Gen], day0: DateTime<Utc>, tag: &str) {
+    for (a, name) in APPS.iter().enumerate() {
+        let mine: Vec<&Gen> = lines.iter().filter(|g| g.0 == a).collect();
+        for (i, batch) in mine.chunks(40).enumerate() {
+            let mut body = Vec::new();
+            for g in batch {
+                let f = frame(g, day0);
+                body.extend_from_slice(format!("{} ", f.len()).as_bytes());
+                body.extend_from_slice(&f);
+            }
+            let res = app
+                .client
+                .post(app.url("/logs"))
+                .header("Authorization", basic(name, DRAIN))
+                .header("Content-Type", "application/logplex-1")
+                .header("Logplex-Msg-Count", batch.len().to_string())
+                .header("Logplex-Frame-Id", format!("{tag}-{name}-{i}"))
+                .body(body)
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(res.status(), 204);
+        }
+    }
+}
+
+/// A random `/logs` query string (without `n` and cursor).
+fn query_strategy(rids: Vec<String>, day0: DateTime<Utc>) -> impl Strategy<Value = String> {
+    let rid = proptest::sample::select(rids);
+    (
+        proptest::option::of(proptest::sample::select(vec![
+            "source=app",
+            "source=heroku",
+            "dyno=web.1",
+            "type=web",
+            "type=worker",
+            "kind=router",
+            "kind=app,api",
+            "kind=system,runtime_metric",
+            "level=warning",
+            "level=error",
+            "status=5xx",
+            "status=200",
+            "status=400-499",
+            "code=H12",
+            "code=R14",
+            "path=/api",
+        ])),
+        proptest::option::of(prop_oneof![
+            proptest::sample::select(WORDS.to_vec()).prop_map(str::to_owned),
+            Just("ayment fa".to_owned()),
+            Just("%22%2Fcheckout%22".to_owned()),
+            Just("kb".to_owned()),
+            Just("\u{212a}elvin".to_owned()),
+            Just("nowhere-to-be-found".to_owned()),
+        ]),
+        proptest::option::of(rid),
+        proptest::option::of((0i64..5, 0i64..5)),
+        proptest::sample::select(vec!["json", "text", "ndjson"]),
+        1i64..60,
+    )
+        .prop_map(move |(filter, q, rid, range, format, n)| {
+            let mut parts = vec![format!("format={format}"), format!("n={n}")];
+            parts.extend(filter.map(str::to_owned));
+            parts.extend(q.map(|q| format!("q={}", q.replace(' ', "+"))));
+            parts.extend(rid.map(|r| format!("request_id={r}")));
+            if let Some((a, b)) = range {
+                let since = day0 - Days::days(3) + Days::hours(a * 20);
+                let until = since + Days::hours(b * 15 + 1);
+                parts.push(
+                    format!("since={}&until={}", since.to_rfc3339(), until.to_rfc3339())
+                        .replace('+', "%2B"),
+                );
+            } else {
+                parts.push("since=10d".to_owned());
+            }
+            parts.join("&")
+        })
+}
+
+async fn get(app: &TestApp, path: &str) -> (u16, String) {
+    let res = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(API)
+        .send()
+        .await
+        .expect("get");
+    let status = res.status().as_u16();
+    let next = res
+        .headers()
+        .get("logdrain-next-cursor")
+        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let body = res.text().await.expect("body");
+    (status, format!("{}\n{}", next.unwrap_or_default(), body))
+}
+
+/// Every page of a `/logs` walk, following the cursor (at most 12 pages).
+async fn walk(app: &TestApp, name: &str, query: &str) -> Vec<String> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..12 {
+        let path = match &cursor {
+            Some(c) => format!("/api/apps/{name}/logs?{query}&cursor={c}"),
+            None => format!("/api/apps/{name}/logs?{query}"),
+        };
+        let (status, page) = get(app, &path).await;
+        pages.push(format!("{status} {page}"));
+        cursor = next_cursor(&page);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    pages
+}
+
+/// The next-page cursor of a text page (its header) or a JSON page (`next_cursor`),
+/// percent-encoded for a query string.
+fn next_cursor(page: &str) -> Option<String> {
+    let (header, body) = page.split_once('\n')?;
+    let cursor = if header.is_empty() {
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        v["next_cursor"].as_str()?.to_owned()
+    } else {
+        header.to_owned()
+    };
+    Some(
+        cursor
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect(),
+    )
+}
+
+/// Every answer the read API gives on this data, as text.
+async fn answers(
+    app: &TestApp,
+    queries: &[String],
+    rids: &[String],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    // Fixed bounds: aggregates echo them.
+    let span = format!(
+        "since={}&until={}",
+        (now - Days::days(10)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now + Days::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    for name in APPS {
+        for q in queries {
+            out.push(format!("{name} {q}"));
+            out.extend(walk(app, name, q).await);
+        }
+        for rid in rids.iter().take(6) {
+            out.push(
+                get(app, &format!("/api/apps/{name}/requests/{rid}"))
+                    .await
+                    .1,
+            );
+            out.push(
+                get(app, &format!("/api/apps/{name}/requests/{rid}?format=text"))
+                    .await
+                    .1,
+            );
+        }
+        for path in [
+            "events?n=500",
+            "stats/requests?by=path",
+            "stats/requests?by=status",
+            "stats/requests?by=hour",
+            "stats/errors?",
+            "metrics?bucket=1h",
+            "loss?",
+        ] {
+            let sep = if path.ends_with('?') { "" } else { "&" };
+            out.push(
+                get(app, &format!("/api/apps/{name}/{path}{sep}{span}"))
+                    .await
+                    .1,
+            );
+        }
+    }
+    out
+}
+
+async fn raws(store: &Store, table: &str) -> Vec<(i64, Vec<u8>)> {
+    sqlx::query_as(&format!("SELECT id, raw FROM {table} ORDER BY id"))
+        .fetch_all(store.pool())
+        .await
+        .expect("raws")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compacted_days_answer_every_query_byte_for_byte() {
+    // The test runs maintenance itself: the server's own run at start compacts nothing.
+    let app = TestApp::spawn_with(&[
+        "--api-token",
+        API,
+        "--maintenance-every",
+        "1h",
+        "--compact-after",
+        "0s",
+    ])
+    .await;
+    for name in APPS {
+        app.app_with_token(name, DRAIN).await;
+    }
+    let now = Utc::now();
+    // Today's lines fall before `now`, so none is in the future.
+    let day0 = now - Days::days(1);
+    let mut runner = TestRunner::default();
+    let lines = proptest::collection::vec(line_strategy(), 700..900)
+        .new_tree(&mut runner)
+        .expect("lines")
+        .current();
+    let lines: Vec<Gen> = lines
+        .into_iter()
+        .map(|mut g| {
+            if g.1 == 0 {
+                g.2 %= 3_600_000_000; // the newest day: the hour before day0 + 1 h
+            }
+            g
+        })
+        .collect();
+    post_all(&app, &lines, day0, "a").await;
+    let rids: Vec<String> = (0..40u32)
+        .map(|n| format!("{n:08x}-4e26-4a8e-a032-35a1e58e1b1c"))
+        .collect();
+    let queries: Vec<String> = (0..30)
+        .map(|_| {
+            query_strategy(rids.clone(), day0)
+                .new_tree(&mut runner)
+                .expect("query")
+                .current()
+        })
+        .collect();
+
+    // Strays get their partitions first; nothing is compacted yet.
+    let rows_only = Policy {
+        search_index: false,
+        ..Policy::default()
+    };
+    maintain(&app.store, &rows_only, now).await;
+    let before = answers(&app, &queries, &rids, now).await;
+    let raw_before = raws(&app.store, "lines").await;
+
+    let compact = Policy {
+        compact_after: Some(Duration::from_secs(3600)),
+        ..rows_only.clone()
+    };
+    let report = maintain(&app.store, &compact, now + Days::hours(2)).await;
+    assert!(report.compacted.len() >= 3, "{report:?}");
+    let hot: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count");
+    let where_: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT tableoid::regclass::text || date_trunc('day', ts)::text, count(*) FROM lines GROUP BY 1 \
+         UNION ALL SELECT name || coalesce(compacted_at::text, '-'), 0 FROM line_partitions ORDER BY 1",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .expect("where");
+    assert!(
+        hot < lines.len() as i64 / 3,
+        "{hot} lines still rows: {where_:?} {report:?}"
+    );
+
+    let after = answers(&app, &queries, &rids, now).await;
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        let at = b.bytes().zip(a.bytes()).take_while(|(x, y)| x == y).count();
+        assert_eq!(
+            b,
+            a,
+            "an answer changed with compaction at byte {at}: {:?} vs {:?}",
+            b.get(at.saturating_sub(80)..(at + 40).min(b.len())),
+            a.get(at.saturating_sub(80)..(at + 40).min(a.len()))
+        );
+    }
+    assert_eq!(
+        raws(&app.store, "all_lines").await,
+        raw_before,
+        "raw rebuilt byte-exact"
+    );
+    // The chunks hold the odd lines' raw bytes only.
+    let stored_raw: i64 =
+        sqlx::query_scalar("SELECT count(r) FROM line_chunks, unnest(raw) r WHERE r IS NOT NULL")
+            .fetch_one(app.store.pool())
+            .await
+            .expect("count");
+    assert!(
+        stored_raw < lines.len() as i64 / 4,
+        "{stored_raw} raw stored"
+    );
+
+    // A late line for a compacted day lands in the default partition and is read with it.
+    let late = vec![(0, 2, 5_000_000, 5u8, 4, 0, 3)];
+    post_all(&app, &late, day0, "late").await;
+    let (_, page) = get(
+        &app,
+        "/api/apps/shop/logs?q=zebra+slow&since=10d&n=500&format=text",
+    )
+    .await;
+    assert!(page.contains("WARN zebra slow: 3ms"), "{page}");
+    app.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn sample_posts_keep_every_raw_byte_after_compaction() {
+    let app = TestApp::spawn_with(&["--api-token", API, "--maintenance-every", "1h"]).await;
+    app.app_with_token("heroku", DRAIN).await;
+    let auth = basic("heroku", DRAIN);
+    for post in sample_posts() {
+        let status = post_sample(&app, &post, &auth).await.status();
+        assert!(status.is_success(), "{}: {status}", post.name);
+    }
+    let now = Utc::now();
+    maintain(&app.store, &Policy::default(), now).await;
+    let before = raws(&app.store, "lines").await;
+    assert!(before.len() > 50);
+    let compact = Policy {
+        compact_after: Some(Duration::from_secs(3600)),
+        ..Policy::default()
+    };
+    let report = maintain(&app.store, &compact, now).await;
+    assert!(!report.compacted.is_empty(), "{report:?}");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM lines")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 0, "the samples' days are all compact");
+    assert_eq!(raws(&app.store, "all_lines").await, before);
+    app.stop().await.expect("stop");
+}
