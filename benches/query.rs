@@ -11,7 +11,12 @@
 //!                                                   # index on the newest week only
 //! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! WHOLE_SPAN_RUNS=0 …                               # skip the searches over every partition
+//! COMPACT=0 …                                       # keep every day as rows (no compact tier)
 //! ```
+//!
+//! By default every sealed day is compacted before the queries run (as `logdrain serve` does
+//! an hour after each day ends), and the bench prints the compaction rate and the bytes per
+//! line of the compacted days, all-in (heap, TOAST, index, pruning summaries, Bloom filters).
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -135,6 +140,62 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Compacts every sealed day as the maintenance task does, and prints its rate and the
+/// compact tier's size.
+async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
+    let db_size = |store: Store| async move {
+        sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
+            .fetch_one(store.pool())
+            .await
+    };
+    let before = db_size(store.clone()).await?;
+    let policy = Policy {
+        search_index: false,
+        compact_after: Some(Duration::from_secs(3600)),
+        ..Policy::default()
+    };
+    let t = Instant::now();
+    let report = store.maintain(&policy, now_us).await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(report.errors.is_empty(), "{:?}", report.errors);
+    let n = report.compacted_lines.max(1);
+    println!(
+        "compacted {} partitions, {} lines in {secs:.1} s: {:.0} lines/s (one maintenance \
+         connection)",
+        report.compacted.len(),
+        report.compacted_lines,
+        report.compacted_lines as f64 / secs
+    );
+    let (chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*)::int8, \
+                (SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_total_relation_size(c.reltoastrelid)), 0)::int8 \
+                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_indexes_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                COALESCE(sum(octet_length(terms_bloom) + octet_length(rids_bloom)), 0)::int8 \
+         FROM line_chunks",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    sqlx::query("VACUUM").execute(store.pool()).await?;
+    let after = db_size(store.clone()).await?;
+    let per = |b: i64| b as f64 / n as f64;
+    println!(
+        "compact tier: {chunks} chunks, {:.1} B/line all-in (TOAST {:.1}, index {:.2}, Bloom \
+         filters {:.1}); database {} MB before, {} MB after",
+        per(total),
+        per(toast),
+        per(index),
+        per(blooms),
+        before >> 20,
+        after >> 20
+    );
+    Ok(())
+}
+
 async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 8,
@@ -249,25 +310,6 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     );
     print_sizes(&store, loaded).await?;
 
-    // The sealed partitions get their search index, as the maintenance task builds them.
-    let t = Instant::now();
-    let index_days = std::env::var("SEARCH_INDEX_DAYS")
-        .ok()
-        .and_then(|d| d.parse::<u64>().ok());
-    let build = Policy {
-        search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
-        index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
-        ..Policy::default()
-    };
-    let report = store.maintain(&build, now_us).await?;
-    println!(
-        "search indexes built on {} sealed partitions in {:.0?}",
-        report.indexed.len(),
-        t.elapsed()
-    );
-    sqlx::query("ANALYZE lines").execute(store.pool()).await?;
-    print_sizes(&store, loaded).await?;
-
     // A request id and a rare word (its first 8 hex digits) from about 30 minutes before the
     // newest line (the generated span ends near, not exactly at, now).
     let (request_id,): (String,) = sqlx::query_as(
@@ -298,6 +340,31 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
 
+    let compact = std::env::var("COMPACT").map_or(true, |v| v != "0");
+    let index_days = std::env::var("SEARCH_INDEX_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok());
+    if compact {
+        compact_days(&store, now_us).await?;
+    }
+    if !compact {
+        // The sealed partitions get their search index, as the maintenance task builds them.
+        let t = Instant::now();
+        let build = Policy {
+            compact_after: None,
+            search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
+            index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
+            ..Policy::default()
+        };
+        let report = store.maintain(&build, now_us).await?;
+        println!(
+            "search indexes built on {} sealed partitions in {:.0?}",
+            report.indexed.len(),
+            t.elapsed()
+        );
+        sqlx::query("ANALYZE lines").execute(store.pool()).await?;
+        print_sizes(&store, loaded).await?;
+    }
     // The server, as `logdrain serve` runs it, with the search-index age the bench built to
     // (so that its own maintenance does not build more indexes while queries are timed), and
     // no query timeout, so that the slowest cases are measured rather than stopped.
@@ -313,6 +380,9 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     ];
     if let Some(days) = index_days {
         args.extend(["--search-index-age".into(), format!("{days}d")]);
+    }
+    if !compact {
+        args.extend(["--compact-after".into(), "0s".into()]);
     }
     let cli = Cli::try_parse_from(args)?;
     let Command::Serve(serve) = cli.command else {
@@ -339,7 +409,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // unindexed day of 1.4 M lines from memory, minutes when the data is larger than memory),
     // so they run a few times only: WHOLE_SPAN_RUNS (default 3; 0 skips them).
     let whole = env_usize("WHOLE_SPAN_RUNS", 3);
-    let cases: [(&str, String, usize); 9] = [
+    let cases: [(&str, String, usize); 10] = [
         (
             "latest 100 (`/logs?n=100`)",
             format!("{base}/logs?n=100"),
@@ -348,6 +418,11 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         (
             "request_id lookup (`/requests/{id}`)",
             format!("{base}/requests/{request_id}"),
+            30,
+        ),
+        (
+            "request_id lookup, 3 days ago (`/requests/{id}`)",
+            format!("{base}/requests/{old_request_id}"),
             30,
         ),
         (

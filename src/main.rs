@@ -89,6 +89,9 @@ async fn main() -> anyhow::Result<()> {
             for name in &report.indexed {
                 println!("search index built on {name}");
             }
+            for name in &report.compacted {
+                println!("compacted {name}");
+            }
             println!(
                 "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
                 report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes

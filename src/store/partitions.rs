@@ -142,6 +142,11 @@ impl Store {
         if !locked {
             return Ok(Report::default());
         }
+        // Should this process die mid-statement, its backend stops at the next check instead
+        // of finishing a long compaction for nobody (Postgres 14+; older servers ignore it).
+        let _ = sqlx::query("SET client_connection_check_interval = '1s'")
+            .execute(&mut *conn)
+            .await;
         let result = run(&mut conn, policy, now_us).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(LOCK_KEY)

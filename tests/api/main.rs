@@ -4,6 +4,7 @@
 mod classify;
 mod cli;
 mod compact;
+mod compact_crash;
 mod helpers;
 mod hostile;
 mod ingest;
