@@ -26,7 +26,7 @@
 //! command that starts a server, runs this driver and does the COPY comparison.
 
 use bytes::Bytes;
-use logdrain::classify::process_body;
+use logdrain::pipeline::process_body;
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use logdrain::synth::Corpus;
 use std::io::{BufWriter, Write as _};

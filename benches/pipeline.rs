@@ -1,17 +1,16 @@
-//! Benchmarks the pure pipeline on synthetic Heroku traffic: framing + parsing alone, the pure
-//! pipeline with classification and field extraction, then the whole work a request handler does (frame → parse → classify → binary COPY encoding), next to
-//! `syslog_loose` parsing the same messages already framed, as a yardstick.
-//!
-//! The pure pipeline is also measured with the default ingest rules (built-in redaction), so the
-//! cost of redaction is the difference between `frame+parse+classify` and `…+redact`.
+//! Benchmarks the pure pipeline on synthetic Heroku traffic: framing + parsing alone, then
+//! with joining and classification, then the whole of `pipeline::run` — what `POST /logs` does
+//! with a body (frame → parse → join → classify → default rules → binary COPY encoding) — and
+//! the same entry point with rules that change nothing, next to `syslog_loose` parsing the same
+//! messages already framed, as a yardstick.
 //!
 //! Run: `cargo bench --bench pipeline -- --warm-up-time 1 --measurement-time 3`
+//! (`-- logdrain/pipeline/lines` for the headline figure alone).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use logdrain::classify::process_body;
 use logdrain::logplex::{frames, parse, Frame, DEFAULT_MAX_FRAME_LEN};
-use logdrain::rules::{apply, Rules};
-use logdrain::store::copy::{encode_rows, RowContext};
+use logdrain::pipeline::{process_body, run, Context};
+use logdrain::rules::{compile, RedactConfig, Rules, RulesConfig};
 use logdrain::synth::Corpus;
 use std::hint::black_box;
 
@@ -21,6 +20,8 @@ const MESSAGES: usize = 20_000;
 const TARGET_BODY_BYTES: usize = 102_400;
 /// Fixed seed, so every run measures the same bytes.
 const SEED: u64 = 0x10_9d_7a_1b;
+/// The receive time given to the pipeline (2023-11-14T22:13:20Z).
+const RECEIVED_US: i64 = 1_700_000_000_000_000;
 
 /// The corpus as Logplex would POST it: bodies of about 100 KiB.
 struct Workload {
@@ -77,47 +78,54 @@ fn frame_and_parse(bodies: &[Vec<u8>]) -> usize {
     parsed
 }
 
-/// The pure pipeline: frame → parse → reassemble → classify with field extraction.
-fn pure_pipeline(bodies: &[Vec<u8>]) -> usize {
+/// The first stages alone: frame → parse → join → classify with field extraction.
+fn frame_parse_classify(bodies: &[Vec<u8>]) -> usize {
     let mut lines = 0;
     for body in bodies {
-        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, RECEIVED_US);
         lines += processed.records.len();
         black_box(&processed);
     }
     lines
 }
 
-/// The pure pipeline with the default ingest rules (built-in redaction) applied, as the
-/// request handler runs it.
-fn pure_pipeline_redacted(bodies: &[Vec<u8>], rules: &Rules) -> usize {
+/// What `POST /logs` does with a body before queueing it, through the same entry point:
+/// `pipeline::run` (frame → parse → join → classify → rules → COPY encoding).
+fn whole_pipeline(bodies: &[Vec<u8>], rules: &Rules) -> usize {
     let mut lines = 0;
+    let ctx = Context {
+        app_id: 1,
+        received_us: RECEIVED_US,
+        tags: None,
+        frame_id: Some("0123456789ABCDEF0123456789ABCDEF"),
+        max_frame: DEFAULT_MAX_FRAME_LEN,
+    };
     for body in bodies {
-        let mut processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
-        let applied = apply(rules, &mut processed.records, 1_700_000_000_000_000);
-        lines += processed.records.len();
-        black_box(&applied);
-        black_box(&processed);
+        let prepared = run(body, &ctx, rules);
+        lines += prepared.records.len();
+        black_box(&prepared);
     }
     lines
 }
 
-/// What `POST /logs` does with a body before queueing it: the pure pipeline and COPY encoding.
-fn full_pipeline(bodies: &[Vec<u8>], out: &mut Vec<u8>) -> usize {
-    let mut lines = 0;
-    for body in bodies {
-        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
-        out.clear();
-        let ctx = RowContext {
-            app_id: 1,
-            received_us: 1_700_000_000_000_000,
-            tags: None,
-            frame_id: Some("0123456789ABCDEF0123456789ABCDEF"),
-        };
-        encode_rows(out, &ctx, &processed.records);
-        lines += processed.records.len();
+/// Rules that change nothing: every builtin redaction off, no drop or sample rule.
+fn no_rules() -> Rules {
+    let redact = RedactConfig {
+        query_params: false,
+        authorization: false,
+        secret_keys: false,
+        card_numbers: false,
+        key_shapes: false,
+        ..RedactConfig::default()
+    };
+    let cfg = RulesConfig {
+        redact,
+        ..RulesConfig::default()
+    };
+    match compile(&cfg) {
+        Ok(rules) => rules,
+        Err(e) => panic!("rules without redaction: {e}"),
     }
-    lines
 }
 
 /// Parses every pre-framed message with `syslog_loose` as RFC 5424.
@@ -147,37 +155,39 @@ fn pipeline(c: &mut Criterion) {
     });
     group.finish();
 
-    assert_eq!(pure_pipeline(&workload.bodies), MESSAGES);
+    assert_eq!(frame_parse_classify(&workload.bodies), MESSAGES);
     let mut group = c.benchmark_group("logdrain/frame+parse+classify");
     group.throughput(Throughput::Bytes(workload.body_bytes()));
     group.bench_function("bytes", |b| {
-        b.iter(|| pure_pipeline(black_box(&workload.bodies)))
+        b.iter(|| frame_parse_classify(black_box(&workload.bodies)))
     });
     group.throughput(Throughput::Elements(lines));
     group.bench_function("lines", |b| {
-        b.iter(|| pure_pipeline(black_box(&workload.bodies)))
+        b.iter(|| frame_parse_classify(black_box(&workload.bodies)))
     });
     group.finish();
 
+    // The headline: what the server does per body, default rules (builtin redaction) on.
     let rules = Rules::default();
-    assert_eq!(pure_pipeline_redacted(&workload.bodies, &rules), MESSAGES);
-    let mut group = c.benchmark_group("logdrain/frame+parse+classify+redact");
-    group.throughput(Throughput::Elements(lines));
-    group.bench_function("lines", |b| {
-        b.iter(|| pure_pipeline_redacted(black_box(&workload.bodies), &rules))
-    });
-    group.finish();
-
-    let mut out = Vec::with_capacity(4 * TARGET_BODY_BYTES);
-    assert_eq!(full_pipeline(&workload.bodies, &mut out), MESSAGES);
-    let mut group = c.benchmark_group("logdrain/frame+parse+classify+encode");
+    assert_eq!(whole_pipeline(&workload.bodies, &rules), MESSAGES);
+    let mut group = c.benchmark_group("logdrain/pipeline");
     group.throughput(Throughput::Bytes(workload.body_bytes()));
     group.bench_function("bytes", |b| {
-        b.iter(|| full_pipeline(black_box(&workload.bodies), &mut out))
+        b.iter(|| whole_pipeline(black_box(&workload.bodies), &rules))
     });
     group.throughput(Throughput::Elements(lines));
     group.bench_function("lines", |b| {
-        b.iter(|| full_pipeline(black_box(&workload.bodies), &mut out))
+        b.iter(|| whole_pipeline(black_box(&workload.bodies), &rules))
+    });
+    group.finish();
+
+    // The same entry point with rules that change nothing: the difference is the rules' cost.
+    let none = no_rules();
+    assert_eq!(whole_pipeline(&workload.bodies, &none), MESSAGES);
+    let mut group = c.benchmark_group("logdrain/pipeline-without-rules");
+    group.throughput(Throughput::Elements(lines));
+    group.bench_function("lines", |b| {
+        b.iter(|| whole_pipeline(black_box(&workload.bodies), &none))
     });
     group.finish();
 

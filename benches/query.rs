@@ -21,9 +21,9 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use logdrain::app::Application;
-use logdrain::classify::process_body;
 use logdrain::cli::{Cli, Command};
 use logdrain::config::{Database, DbConfig, Secret};
+use logdrain::pipeline::process_body;
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use logdrain::store::partitions::Policy;
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};

@@ -5,8 +5,8 @@
 //! Run: `cargo bench --bench redact -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use logdrain::classify::process_body;
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
+use logdrain::pipeline::process_body;
 use logdrain::rules::{compile, RedactConfig, Rules, RulesConfig};
 use logdrain::synth::Corpus;
 use std::hint::black_box;

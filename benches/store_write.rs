@@ -19,7 +19,7 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use logdrain::classify::process_body;
+use logdrain::pipeline::process_body;
 use logdrain::record::LogRecord;
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};

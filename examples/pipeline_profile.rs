@@ -1,15 +1,17 @@
-//! Runs the pure pipeline over the benchmark corpus, for instruction-level profiling:
+//! Runs `pipeline::run` (what `POST /logs` does with a body, default rules included) over the
+//! benchmark corpus, for instruction-level profiling:
 //!
 //! `valgrind --tool=callgrind --toggle-collect=pipeline_profile::run target/release/examples/pipeline_profile 5`
 //!
-//! With `--dump FILE` it instead writes every record (Debug format) to FILE, to compare the
-//! output of two builds; with `--syslog-loose N` it parses the same messages N times with
-//! `syslog_loose` instead (collect on `pipeline_profile::run_syslog_loose`), as the yardstick;
-//! with `--redact N` it runs the pipeline with the default ingest rules (built-in redaction)
-//! applied (collect on `pipeline_profile::run_redacted`).
+//! With `--no-rules N` the same entry point runs with rules that change nothing (the rules'
+//! cost is the difference); with `--dump FILE` it instead writes every record (Debug format)
+//! to FILE, to compare the output of two builds; with `--syslog-loose N` it parses the same
+//! messages N times with `syslog_loose` instead (collect on
+//! `pipeline_profile::run_syslog_loose`), as the yardstick.
 
-use logdrain::classify::process_body;
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
+use logdrain::pipeline::{self, Context};
+use logdrain::rules::{compile, RedactConfig, Rules, RulesConfig};
 use logdrain::synth::Corpus;
 use std::hint::black_box;
 use std::io::Write as _;
@@ -18,6 +20,8 @@ use std::io::Write as _;
 const MESSAGES: usize = 20_000;
 const TARGET_BODY_BYTES: usize = 102_400;
 const SEED: u64 = 0x10_9d_7a_1b;
+/// The receive time given to the pipeline (2023-11-14T22:13:20Z).
+const RECEIVED_US: i64 = 1_700_000_000_000_000;
 
 fn bodies() -> Vec<Vec<u8>> {
     let mut corpus = Corpus::new(SEED);
@@ -65,31 +69,42 @@ fn run_syslog_loose(messages: &[String]) -> usize {
     parsed
 }
 
+/// `pipeline::run` over every body, as the server runs it per request.
 #[inline(never)]
-fn run(bodies: &[Vec<u8>]) -> usize {
+fn run(bodies: &[Vec<u8>], rules: &Rules) -> usize {
+    let ctx = Context {
+        app_id: 1,
+        received_us: RECEIVED_US,
+        tags: None,
+        frame_id: Some("0123456789ABCDEF0123456789ABCDEF"),
+        max_frame: DEFAULT_MAX_FRAME_LEN,
+    };
     let mut lines = 0;
     for body in bodies {
-        let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
-        lines += processed.records.len();
-        black_box(&processed);
+        let prepared = pipeline::run(body, &ctx, rules);
+        lines += prepared.records.len();
+        black_box(&prepared);
     }
     lines
 }
 
-#[inline(never)]
-fn run_redacted(bodies: &[Vec<u8>], rules: &logdrain::rules::Rules) -> usize {
-    let mut lines = 0;
-    for body in bodies {
-        let mut processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
-        black_box(logdrain::rules::apply(
-            rules,
-            &mut processed.records,
-            1_700_000_000_000_000,
-        ));
-        lines += processed.records.len();
-        black_box(&processed);
+/// Rules that change nothing: every builtin redaction off.
+fn no_rules() -> Rules {
+    let cfg = RulesConfig {
+        redact: RedactConfig {
+            query_params: false,
+            authorization: false,
+            secret_keys: false,
+            card_numbers: false,
+            key_shapes: false,
+            ..RedactConfig::default()
+        },
+        ..RulesConfig::default()
+    };
+    match compile(&cfg) {
+        Ok(rules) => rules,
+        Err(e) => panic!("rules without redaction: {e}"),
     }
-    lines
 }
 
 fn main() -> std::io::Result<()> {
@@ -105,29 +120,37 @@ fn main() -> std::io::Result<()> {
         return Ok(());
     }
     let bodies = bodies();
-    if args.first().map(String::as_str) == Some("--redact") {
-        let rules = logdrain::rules::Rules::default();
+    if args.first().map(String::as_str) == Some("--no-rules") {
+        let rules = no_rules();
         let rounds: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5);
         let mut lines = 0;
         for _ in 0..rounds {
-            lines += run_redacted(black_box(&bodies), &rules);
+            lines += run(black_box(&bodies), &rules);
         }
         println!("{lines} lines");
         return Ok(());
     }
+    let rules = Rules::default();
     if args.first().map(String::as_str) == Some("--dump") {
         let path = args.get(1).map_or("records.txt", String::as_str);
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         for body in &bodies {
-            let processed = process_body(body, DEFAULT_MAX_FRAME_LEN, 1_700_000_000_000_000);
+            let ctx = Context {
+                app_id: 1,
+                received_us: RECEIVED_US,
+                tags: None,
+                frame_id: None,
+                max_frame: DEFAULT_MAX_FRAME_LEN,
+            };
+            let prepared = pipeline::run(body, &ctx, &rules);
             writeln!(
                 out,
                 "{} {} {}",
-                processed.records.len(),
-                processed.fallbacks,
-                processed.messages
+                prepared.records.len(),
+                prepared.fallbacks,
+                prepared.messages
             )?;
-            for record in &processed.records {
+            for record in &prepared.records {
                 writeln!(out, "{record:?}")?;
             }
         }
@@ -136,7 +159,7 @@ fn main() -> std::io::Result<()> {
     let rounds: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(5);
     let mut lines = 0;
     for _ in 0..rounds {
-        lines += run(black_box(&bodies));
+        lines += run(black_box(&bodies), &rules);
     }
     println!("{lines} lines");
     Ok(())

@@ -7,7 +7,7 @@
 //! 4. the pool closes (and the caller stops a private cluster last).
 
 use crate::config::{Database, DbConfig, ServeConfig};
-use crate::http::{self, ApiConfig, AppState, DrainAuth, Limits};
+use crate::http::{self, AppState, DrainAuth, Limits, QueryConfig};
 use crate::ingest::{self, Metrics, WriterSettings};
 use crate::store::notify::Tails;
 use crate::store::pgcluster::{ClusterOptions, PrivateCluster};
@@ -146,7 +146,7 @@ impl Application {
             config.maintenance_every,
         ));
         let state = AppState {
-            api: Arc::new(ApiConfig {
+            query: Arc::new(QueryConfig {
                 api_token: config.api_token.clone(),
                 maintenance: config.maintenance.clone(),
             }),

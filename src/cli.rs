@@ -1,9 +1,8 @@
 //! The command line: every flag has an env fallback and a doc comment that becomes `--help`.
 //! Nothing else in logdrain reads environment variables.
 
-use crate::config::{
-    parse_bytes, parse_duration, ConfigError, Database, DbConfig, Secret, ServeConfig, TlsFiles,
-};
+use crate::config::{ConfigError, Database, DbConfig, Secret, ServeConfig, TlsFiles};
+use crate::units::{parse_bytes, parse_duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod file;

@@ -16,7 +16,6 @@
 //! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is
 //! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
 
-pub mod api;
 pub mod app;
 pub mod classify;
 pub mod cli;
@@ -25,8 +24,11 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod pipeline;
+pub mod query;
 pub mod record;
 pub mod rules;
 mod scan;
 pub mod store;
 pub mod synth;
+pub mod units;

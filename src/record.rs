@@ -232,6 +232,10 @@ pub struct LogRecord<'a> {
     /// The exact bytes of the syslog message as framed (header, MSG and trailing LF if sent);
     /// for a reassembled long line, the first chunk's header followed by every chunk's MSG.
     pub raw: Cow<'a, [u8]>,
+    /// Where MSG starts in `raw`: the length of the syslog header (0 for a line stored raw).
+    /// Recorded by classification so that redaction can rebuild `raw` around a changed
+    /// message without parsing the header again.
+    pub msg_start: usize,
     /// Typed fields with columns of their own.
     pub columns: Columns<'a>,
     /// The other extracted fields.
@@ -330,6 +334,7 @@ impl LogRecord<'_> {
             level: self.level,
             message: Cow::Owned(self.message.into_owned()),
             raw: Cow::Owned(self.raw.into_owned()),
+            msg_start: self.msg_start,
             columns: self.columns.into_owned(),
             fields: self.fields.into_owned(),
             dropped: self.dropped,

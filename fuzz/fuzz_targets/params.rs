@@ -8,7 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use logdrain::api::params::{parse_log_query, parse_range, Cursor, LOG_PARAMS, MAX_LINES};
+use logdrain::query::params::{parse_log_query, parse_range, LOG_PARAMS, MAX_LINES};
+use logdrain::store::filter::Cursor;
 
 /// 2026-11-01T10:00:00Z.
 const NOW_US: i64 = 1_793_527_200_000_000;

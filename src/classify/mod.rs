@@ -7,8 +7,8 @@
 //! lines), [`postgres`] (Postgres server logs) and [`app`] (everything else). [`logfmt`] and
 //! [`text`] are shared by all of them.
 //!
-//! [`process_body`] is the whole pure pipeline (frame → parse → reassemble split lines →
-//! classify) that the HTTP handler, the benches and the fuzz targets all call.
+//! The pipeline (`crate::pipeline`) frames the body, joins split lines and calls [`classify`]
+//! per message; redaction calls [`reclassify`] on the lines it changed.
 
 pub mod api;
 pub mod app;
@@ -20,27 +20,11 @@ pub mod router;
 pub mod system;
 pub mod text;
 
-use crate::logplex::{self, Frame, SyslogMessage};
+use crate::logplex::SyslogMessage;
 use crate::record::{Columns, Fields, Kind, Level, LogRecord};
 use std::borrow::Cow;
 
 pub use loss::{parse_loss, Loss};
-
-/// Log-shuttle splits application lines longer than this many bytes into chunks of exactly
-/// this size; only the last chunk ends with LF (PROTOCOL.md §2.3, §6).
-pub const SPLIT_CHUNK_BYTES: usize = 10_000;
-
-/// What one body turned into.
-#[derive(Debug, Default)]
-pub struct Processed<'a> {
-    /// Every line to store, in body order: parsed messages and raw fallbacks alike.
-    pub records: Vec<LogRecord<'a>>,
-    /// Lines that did not parse as syslog (or could not be framed) and are stored raw.
-    pub fallbacks: usize,
-    /// Messages (frames) in the body: what `Logplex-Msg-Count` counts. More than
-    /// `records.len()` when split chunks were joined.
-    pub messages: usize,
-}
 
 /// What a family parser found in one message.
 #[derive(Debug, Default)]
@@ -75,136 +59,94 @@ impl Extract<'_> {
     }
 }
 
-/// Splits, parses, reassembles and classifies a whole `application/logplex-1` body. Nothing is
-/// dropped: a frame that does not parse becomes a raw `app` line stamped with `received_us`.
-///
-/// Consecutive messages of one source with the same PRI and timestamp, where each but the
-/// last has exactly [`SPLIT_CHUNK_BYTES`] of MSG and no LF, are the chunks of one long line
-/// and are stored as one record (`parts` > 1). A chunk whose continuation is not in this body
-/// is stored with `continued` set.
-pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processed<'_> {
-    let mut out = Processed {
-        // Heroku messages average a couple of hundred bytes.
-        records: Vec::with_capacity(body.len() / 160 + 1),
-        ..Processed::default()
+/// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from (or, for
+/// a joined long line, the first chunk's header followed by every chunk's MSG), and `msg.msg`
+/// lies inside it.
+pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) -> LogRecord<'a> {
+    let msg_start = (msg.msg.as_ptr() as usize)
+        .saturating_sub(raw.as_ptr() as usize)
+        .min(raw.len());
+    let header = Header {
+        ts_us: msg.timestamp.unwrap_or(received_us),
+        pri: Some(msg.pri),
+        source: lossy(msg.app_name),
+        dyno: lossy(msg.procid),
     };
-    let mut group: Vec<(SyslogMessage<'_>, &[u8])> = Vec::new();
-    for frame in logplex::frames(body, max_frame) {
-        out.messages += 1;
-        let bytes = match frame {
-            Frame::Message(bytes) => bytes,
-            Frame::Invalid { bytes, .. } => {
-                flush_group(&mut group, &mut out, received_us);
-                out.fallbacks += 1;
-                out.records.push(raw_line(bytes, received_us));
-                continue;
-            }
-        };
-        let Ok(msg) = logplex::parse(bytes) else {
-            flush_group(&mut group, &mut out, received_us);
-            out.fallbacks += 1;
-            out.records.push(raw_line(bytes, received_us));
-            continue;
-        };
-        if let Some((first, _)) = group.first() {
-            if continues(first, &msg) {
-                let more = is_chunk(&msg);
-                group.push((msg, bytes));
-                if !more {
-                    flush_group(&mut group, &mut out, received_us);
-                }
-                continue;
-            }
-            flush_group(&mut group, &mut out, received_us);
-        }
-        if is_chunk(&msg) {
-            group.push((msg, bytes));
-        } else {
-            out.records.push(classify(&msg, bytes, received_us));
-        }
+    from_parts(header, text::clean(msg.msg), Cow::Borrowed(raw), msg_start)
+}
+
+/// The record `rec` becomes when its message is replaced by `text` (a redacted message): the
+/// same header, the same split-line bookkeeping, and `raw` rebuilt as the header's bytes
+/// (`rec.raw[..rec.msg_start]`), `text` and the trailing LF if there was one. Only the message
+/// is classified again; nothing is parsed twice.
+pub fn reclassify(rec: &LogRecord<'_>, text: &str) -> LogRecord<'static> {
+    let header_len = rec.msg_start.min(rec.raw.len());
+    let mut raw = Vec::with_capacity(header_len + text.len() + 1);
+    raw.extend_from_slice(&rec.raw[..header_len]);
+    raw.extend_from_slice(text.as_bytes());
+    if rec.raw.ends_with(b"\n") {
+        raw.push(b'\n');
     }
-    flush_group(&mut group, &mut out, received_us);
+    let header = Header {
+        ts_us: rec.ts_us,
+        pri: rec.pri,
+        source: rec.source.clone(),
+        dyno: rec.dyno.clone(),
+    };
+    let mut out = from_parts(
+        header,
+        text::clean(text.as_bytes()),
+        Cow::Borrowed(&[]),
+        header_len,
+    )
+    .into_owned();
+    out.raw = Cow::Owned(raw);
+    out.parts = rec.parts;
+    out.continued = rec.continued;
     out
 }
 
-/// A message that may be a non-final chunk of a split line.
-fn is_chunk(msg: &SyslogMessage<'_>) -> bool {
-    msg.msg.len() == SPLIT_CHUNK_BYTES && !msg.trailing_lf
+/// What a record takes from its syslog header (empty for a line stored raw).
+struct Header<'a> {
+    ts_us: i64,
+    pri: Option<u8>,
+    source: Cow<'a, str>,
+    dyno: Cow<'a, str>,
 }
 
-/// Whether `next` continues the split line that `first` starts.
-fn continues(first: &SyslogMessage<'_>, next: &SyslogMessage<'_>) -> bool {
-    next.pri == first.pri
-        && next.timestamp_raw == first.timestamp_raw
-        && next.procid == first.procid
-        && next.app_name == first.app_name
-}
-
-/// Emits the pending chunks as one record: reassembled when there are several, marked
-/// `continued` when the last one still waits for its continuation.
-fn flush_group<'a>(
-    group: &mut Vec<(SyslogMessage<'a>, &'a [u8])>,
-    out: &mut Processed<'a>,
-    received_us: i64,
-) {
-    let continued = group.last().is_some_and(|(msg, _)| is_chunk(msg));
-    match group.len() {
-        0 => return,
-        1 => {
-            let (msg, raw) = &group[0];
-            let mut record = classify(msg, raw, received_us);
-            record.continued = continued;
-            out.records.push(record);
-        }
-        parts => {
-            let (first, first_raw) = &group[0];
-            let header_len = first_raw.len() - first.msg.len();
-            let mut raw = Vec::with_capacity(parts * (SPLIT_CHUNK_BYTES + 1) + header_len);
-            raw.extend_from_slice(&first_raw[..header_len]);
-            for (msg, _) in group.iter() {
-                raw.extend_from_slice(msg.msg);
-            }
-            if group.last().is_some_and(|(msg, _)| msg.trailing_lf) {
-                raw.push(b'\n');
-            }
-            let mut record = match logplex::parse(&raw) {
-                Ok(msg) => classify(&msg, &raw, received_us).into_owned(),
-                Err(_) => raw_line(&raw, received_us).into_owned(),
-            };
-            record.raw = Cow::Owned(raw);
-            record.parts = u16::try_from(parts).unwrap_or(u16::MAX);
-            record.continued = continued;
-            out.records.push(record);
-        }
-    }
-    group.clear();
-}
-
-/// Classifies one parsed message; `raw` is the exact framed bytes it was parsed from.
-pub fn classify<'a>(msg: &SyslogMessage<'a>, raw: &'a [u8], received_us: i64) -> LogRecord<'a> {
-    let source = lossy(msg.app_name);
-    let dyno = lossy(msg.procid);
-    let message = text::clean(msg.msg);
-    let kind = kind_of(&source, &dyno, &message);
+/// The one place a record is put together: kind, family fields and level from the cleaned
+/// message, the rest from the header.
+fn from_parts<'a>(
+    header: Header<'a>,
+    message: Cow<'a, str>,
+    raw: Cow<'a, [u8]>,
+    msg_start: usize,
+) -> LogRecord<'a> {
+    let kind = match header.pri {
+        Some(_) => kind_of(&header.source, &header.dyno, &message),
+        // A line stored raw has no source to tell its family by.
+        None => Kind::App,
+    };
     let extract = match &message {
-        Cow::Borrowed(text) => extract(kind, &dyno, text),
-        Cow::Owned(text) => extract(kind, &dyno, text).into_owned(),
+        Cow::Borrowed(text) => extract(kind, &header.dyno, text),
+        Cow::Owned(text) => extract(kind, &header.dyno, text).into_owned(),
     };
     // Heroku sends nearly everything at one severity, so PRI only speaks when it says error
     // or worse and the message itself says nothing.
-    let level = extract.level.unwrap_or(match msg.severity() {
-        s @ 0..=3 => Level::from_severity(s),
+    let level = extract.level.unwrap_or(match header.pri.map(|p| p & 7) {
+        Some(s @ 0..=3) => Level::from_severity(s),
         _ => Level::Info,
     });
     LogRecord {
-        ts_us: msg.timestamp.unwrap_or(received_us),
-        pri: Some(msg.pri),
-        source,
-        dyno,
+        ts_us: header.ts_us,
+        pri: header.pri,
+        source: header.source,
+        dyno: header.dyno,
         kind,
         level,
         message,
-        raw: Cow::Borrowed(raw),
+        raw,
+        msg_start,
         columns: extract.columns,
         fields: extract.fields,
         dropped: extract.dropped,
@@ -239,26 +181,13 @@ fn extract<'t>(kind: Kind, dyno: &str, text: &'t str) -> Extract<'t> {
 /// time, so that nothing is ever lost. Its text still gets the application parsers.
 pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
     let text = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let message = text::clean(text);
-    let extract = match &message {
-        Cow::Borrowed(text) => app::extract(text),
-        Cow::Owned(text) => app::extract(text).into_owned(),
-    };
-    LogRecord {
+    let header = Header {
         ts_us: received_us,
         pri: None,
         source: Cow::Borrowed(""),
         dyno: Cow::Borrowed(""),
-        kind: Kind::App,
-        level: extract.level.unwrap_or(Level::Info),
-        message,
-        raw: Cow::Borrowed(bytes),
-        columns: extract.columns,
-        fields: extract.fields,
-        dropped: 0,
-        parts: 1,
-        continued: false,
-    }
+    };
+    from_parts(header, text::clean(text), Cow::Borrowed(bytes), 0)
 }
 
 /// The line family from (APP-NAME, PROCID) and the message (PROTOCOL.md §0 item 12).

@@ -1,12 +1,11 @@
-//! `POST /logs`: the drain endpoint (API.md §1). Auth from the headers, then the body (size
-//! capped, gzip decoded), the pure pipeline, the write queue, and `204` only once every line
-//! is committed.
+//! `POST /logs`: the drain endpoint (API.md §1). Only HTTP here: auth from the headers, the
+//! body (size capped, gzip decoded), then `pipeline::run` makes the rows, the write queue takes
+//! them, and `204` only once every line is committed.
 
 use super::error::HttpError;
 use super::AppState;
-use crate::classify::process_body;
 use crate::ingest::IngestError;
-use crate::store::copy::{encode_rows, RowContext};
+use crate::pipeline;
 use crate::store::Job;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -78,54 +77,44 @@ async fn receive(
     })?;
     let body = decode(headers, raw, limits.max_body_bytes)?;
 
-    // 3. The pure pipeline.
-    let received_us = now_us();
-    let mut processed = process_body(&body, limits.max_frame_bytes, received_us);
-    let applied = crate::rules::apply(&state.rules, &mut processed.records, received_us);
-    let rule_events: Vec<(String, &'static str, i64)> = applied
-        .events()
-        .map(|(rule, action, n)| {
-            (
-                rule.to_owned(),
-                action,
-                i64::try_from(n).unwrap_or(i64::MAX),
-            )
-        })
-        .collect();
+    // 3. The pure pipeline: frame → join → classify → rules → COPY rows.
+    let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
+    let tags = tags_json(query.as_deref());
+    let ctx = pipeline::Context {
+        app_id,
+        received_us: now_us(),
+        tags: tags.as_deref(),
+        frame_id: frame_id.as_deref(),
+        max_frame: limits.max_frame_bytes,
+    };
+    let prepared = pipeline::run(&body, &ctx, &state.rules);
     let metrics = state.queue.metrics();
     metrics
         .lines_received
-        .fetch_add(processed.messages as u64, Relaxed);
+        .fetch_add(prepared.messages as u64, Relaxed);
     metrics
         .parse_fallbacks
-        .fetch_add(processed.fallbacks as u64, Relaxed);
+        .fetch_add(prepared.fallbacks as u64, Relaxed);
 
-    let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
-    let parsed = processed.messages as i64;
+    let parsed = prepared.messages as i64;
     let msg_count_mismatch = msg_count.filter(|&n| n != parsed).map(|n| n - parsed);
-    if processed.records.is_empty() && msg_count_mismatch.is_none() && rule_events.is_empty() {
+    if prepared.records.is_empty()
+        && msg_count_mismatch.is_none()
+        && prepared.rule_events.is_empty()
+    {
         return Ok(StatusCode::NO_CONTENT);
     }
-
-    let tags = tags_json(query.as_deref());
-    let mut rows = Vec::with_capacity(body.len() * 2 + 64 * processed.records.len());
-    let ctx = RowContext {
-        app_id,
-        received_us,
-        tags: tags.as_deref(),
-        frame_id: frame_id.as_deref(),
-    };
-    encode_rows(&mut rows, &ctx, &processed.records);
+    let lines = prepared.lines();
     let job = Job {
         app_id,
         frame_id,
-        rows,
-        lines: u32::try_from(processed.records.len()).unwrap_or(u32::MAX),
-        dropped: processed.records.iter().map(|r| r.dropped).sum(),
+        rows: prepared.rows,
+        lines,
+        dropped: prepared.dropped,
         msg_count_mismatch,
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
-        rule_events,
+        rule_events: prepared.rule_events,
     };
     let job_app = job.app_id;
     let job_rules = job.rule_events.clone();

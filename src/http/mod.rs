@@ -1,15 +1,15 @@
 //! axum lives here and nowhere else: the router, the shared state, auth, handlers and the
 //! error → status table.
 
-mod api;
 mod auth;
 pub mod error;
 mod ingest;
 mod ops;
+mod query;
 pub mod server;
 
-pub use api::ApiConfig;
 pub use auth::DrainAuth;
+pub use query::QueryConfig;
 
 use crate::ingest::IngestQueue;
 use crate::store::notify::Tails;
@@ -48,7 +48,7 @@ pub struct AppState {
     /// Request limits.
     pub limits: Arc<Limits>,
     /// Query API settings.
-    pub api: Arc<ApiConfig>,
+    pub query: Arc<QueryConfig>,
     /// The shared notification path of live tails.
     pub tails: Tails,
     /// Redaction, drop and sampling rules applied to every line before it is stored.
@@ -62,16 +62,16 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .route("/api/openapi.json", get(api::openapi))
-        .route("/api/apps", get(api::apps))
-        .route("/api/apps/{app}/logs", get(api::logs))
-        .route("/api/apps/{app}/tail", get(api::tail))
-        .route("/api/apps/{app}/requests/{request_id}", get(api::request))
-        .route("/api/apps/{app}/stats/requests", get(api::stats_requests))
-        .route("/api/apps/{app}/stats/errors", get(api::stats_errors))
-        .route("/api/apps/{app}/metrics", get(api::metrics))
-        .route("/api/apps/{app}/events", get(api::events))
-        .route("/api/apps/{app}/loss", get(api::loss))
+        .route("/api/openapi.json", get(query::openapi))
+        .route("/api/apps", get(query::apps))
+        .route("/api/apps/{app}/logs", get(query::logs))
+        .route("/api/apps/{app}/tail", get(query::tail))
+        .route("/api/apps/{app}/requests/{request_id}", get(query::request))
+        .route("/api/apps/{app}/stats/requests", get(query::stats_requests))
+        .route("/api/apps/{app}/stats/errors", get(query::stats_errors))
+        .route("/api/apps/{app}/metrics", get(query::metrics))
+        .route("/api/apps/{app}/events", get(query::events))
+        .route("/api/apps/{app}/loss", get(query::loss))
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

@@ -24,7 +24,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         None
     };
-    let policy = &state.api.maintenance;
+    let policy = &state.query.maintenance;
     let body = serde_json::json!({
         "database": if db { "ok" } else { "unreachable" },
         "queue": if room { "ok" } else { "full" },

@@ -1,6 +1,7 @@
 //! Counters of the ingest path, bumped per request and per batch (never per line), rendered in
 //! Prometheus text format by `GET /metrics`.
 
+use crate::rules::RuleEvent;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -56,14 +57,15 @@ impl Metrics {
     }
 
     /// Adds what the ingest rules did to one stored request.
-    pub fn record_rules(&self, app_id: i64, events: &[(String, &'static str, i64)]) {
+    pub fn record_rules(&self, app_id: i64, events: &[RuleEvent]) {
         if events.is_empty() {
             return;
         }
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
-        for (rule, action, count) in events {
-            *rules.entry((app_id, rule.clone(), *action)).or_default() +=
-                u64::try_from(*count).unwrap_or(0);
+        for event in events {
+            *rules
+                .entry((app_id, event.rule.clone(), event.action.as_str()))
+                .or_default() += u64::try_from(event.count).unwrap_or(0);
         }
     }
 

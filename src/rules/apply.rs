@@ -1,13 +1,45 @@
 //! PURE: applies [`Rules`] to the classified lines of one request, before anything is encoded
 //! or written: drop and sampling rules first (on the line as received), then redaction. A
-//! redacted line is classified again from its redacted text, so its fields, typed columns and
-//! `raw` bytes hold no secret either.
+//! redacted line is classified again from its redacted text (`classify::reclassify`: its
+//! header is kept, not re-parsed), so its fields, typed columns and `raw` bytes hold no secret
+//! either.
 
 use super::{Rules, Verdict};
-use crate::classify::{classify, raw_line};
-use crate::logplex;
+use crate::classify::reclassify;
 use crate::record::LogRecord;
-use std::borrow::Cow;
+
+/// What a rule did to lines, as the store and the metrics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// A drop rule removed the lines.
+    Dropped,
+    /// A sample rule removed the lines (they were not the one in N kept).
+    SampledOut,
+    /// A redaction rule replaced values.
+    Redacted,
+}
+
+impl RuleAction {
+    /// The name stored in `rule_events.action` and the metric's `action` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleAction::Dropped => "dropped",
+            RuleAction::SampledOut => "sampled_out",
+            RuleAction::Redacted => "redacted",
+        }
+    }
+}
+
+/// One rule's count for one request: what the write path stores and the metrics add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleEvent {
+    /// The rule's name (a builtin redaction's name, or the configured `name`).
+    pub rule: String,
+    /// What it did.
+    pub action: RuleAction,
+    /// Lines removed, or values replaced.
+    pub count: i64,
+}
 
 /// What the rules did to one request's lines: counts per rule name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -39,6 +71,24 @@ impl Applied {
         d.chain(s).chain(x)
     }
 
+    /// The counts as owned [`RuleEvent`]s, in the order of [`Applied::events`].
+    pub fn into_events(self) -> Vec<RuleEvent> {
+        let event = |action| {
+            move |(rule, n): (String, u64)| RuleEvent {
+                rule,
+                action,
+                count: i64::try_from(n).unwrap_or(i64::MAX),
+            }
+        };
+        let d = self.dropped.into_iter().map(event(RuleAction::Dropped));
+        let s = self
+            .sampled_out
+            .into_iter()
+            .map(event(RuleAction::SampledOut));
+        let x = self.redacted.into_iter().map(event(RuleAction::Redacted));
+        d.chain(s).chain(x).collect()
+    }
+
     /// Whether nothing happened.
     pub fn is_empty(&self) -> bool {
         self.dropped.is_empty() && self.sampled_out.is_empty() && self.redacted.is_empty()
@@ -54,7 +104,7 @@ fn bump(list: &mut Vec<(String, u64)>, rule: &str, n: u64) {
 
 /// Applies `rules` to `records` in place (removing dropped and sampled-out lines, redacting
 /// the rest) and says what it did.
-pub fn apply(rules: &Rules, records: &mut Vec<LogRecord<'_>>, received_us: i64) -> Applied {
+pub fn apply(rules: &Rules, records: &mut Vec<LogRecord<'_>>) -> Applied {
     let mut applied = Applied::default();
     if rules.has_line_rules() {
         records.retain(|rec| match rules.verdict(rec) {
@@ -77,121 +127,8 @@ pub fn apply(rules: &Rules, records: &mut Vec<LogRecord<'_>>, received_us: i64) 
             for (rule, n) in &redacted.hits {
                 bump(&mut applied.redacted, rule, u64::from(*n));
             }
-            *rec = rebuilt(rec, &redacted.text, received_us);
+            *rec = reclassify(rec, &redacted.text);
         }
     }
     applied
-}
-
-/// The record `rec` would have been had its message been `text`: the same syslog header, the
-/// new message, classified again. Split-line bookkeeping carries over.
-fn rebuilt(rec: &LogRecord<'_>, text: &str, received_us: i64) -> LogRecord<'static> {
-    let header_len = match logplex::parse(&rec.raw) {
-        Ok(msg) if rec.pri.is_some() => {
-            (msg.msg.as_ptr() as usize).saturating_sub(rec.raw.as_ptr() as usize)
-        }
-        // A line stored raw (not syslog): its text is the whole of it.
-        _ => 0,
-    };
-    let mut raw = Vec::with_capacity(header_len + text.len() + 1);
-    raw.extend_from_slice(&rec.raw[..header_len.min(rec.raw.len())]);
-    raw.extend_from_slice(text.as_bytes());
-    if rec.raw.ends_with(b"\n") {
-        raw.push(b'\n');
-    }
-    let mut out = if header_len == 0 {
-        raw_line(&raw, received_us).into_owned()
-    } else {
-        match logplex::parse(&raw) {
-            Ok(msg) => classify(&msg, &raw, received_us).into_owned(),
-            Err(_) => raw_line(&raw, received_us).into_owned(),
-        }
-    };
-    out.raw = Cow::Owned(raw);
-    out.parts = rec.parts;
-    out.continued = rec.continued;
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::classify::process_body;
-    use crate::rules::{compile, RulesConfig};
-
-    fn body(lines: &[&str]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for l in lines {
-            out.extend_from_slice(format!("{} {l}", l.len()).as_bytes());
-        }
-        out
-    }
-
-    const ROUTER: &str = "<158>1 2026-11-21T10:00:00.000000+00:00 host heroku router - at=info method=GET path=\"/cb?access_token=ya29.a0AfB_secret&state=x\" host=shop.herokuapp.com request_id=8d9e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a fwd=\"203.0.113.7\" dyno=web.1 connect=1ms service=12ms status=200 bytes=512 protocol=https\n";
-
-    #[test]
-    fn a_redacted_router_line_is_classified_again_from_its_redacted_text() {
-        let rules = Rules::default();
-        let b = body(&[ROUTER]);
-        let mut processed = process_body(&b, 1 << 20, 0);
-        let applied = apply(&rules, &mut processed.records, 0);
-        assert_eq!(applied.redacted.len(), 1, "{applied:?}");
-        let rec = &processed.records[0];
-        assert!(!rec.message.contains("ya29"), "{}", rec.message);
-        assert!(!String::from_utf8_lossy(&rec.raw).contains("ya29"));
-        assert_eq!(
-            rec.columns.path.as_deref(),
-            Some("/cb?access_token=[REDACTED]&state=x")
-        );
-        assert_eq!(rec.columns.status, Some(200));
-        assert!(rec.raw.ends_with(b"protocol=https\n"));
-        assert!(rec
-            .raw
-            .starts_with(b"<158>1 2026-11-21T10:00:00.000000+00:00 host heroku router - at=info"));
-    }
-
-    #[test]
-    fn clean_lines_are_left_borrowed_and_untouched() {
-        let rules = Rules::default();
-        let line = "<190>1 2026-11-21T10:00:00.000000+00:00 host app web.1 - Completed 200 OK in 12ms request_id=8d9e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a\n";
-        let b = body(&[line]);
-        let mut processed = process_body(&b, 1 << 20, 0);
-        let before = format!("{:?}", processed.records);
-        let applied = apply(&rules, &mut processed.records, 0);
-        assert!(applied.is_empty());
-        assert_eq!(format!("{:?}", processed.records), before);
-        assert!(matches!(processed.records[0].raw, Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn drop_and_sample_rules_remove_lines_and_count_them() {
-        let cfg: RulesConfig = toml::from_str(
-            r#"
-            [[drop]]
-            name = "health checks"
-            kind = ["router"]
-            path = "/health"
-            status = "200"
-
-            [[sample]]
-            name = "debug chatter"
-            level = "debug"
-            keep_one_in = 10
-            "#,
-        )
-        .expect("config");
-        let rules = compile(&cfg).expect("compile");
-        let health = "<158>1 2026-11-21T10:00:00.000000+00:00 host heroku router - at=info method=GET path=\"/health\" host=a request_id=r1 fwd=\"1.2.3.4\" dyno=web.1 connect=0ms service=1ms status=200 bytes=2 protocol=https\n";
-        let debug = "<190>1 2026-11-21T10:00:00.000000+00:00 host app web.1 - DEBUG cache miss\n";
-        let mut lines = vec![health; 5];
-        lines.extend(vec![debug; 20]);
-        let b = body(&lines);
-        let mut processed = process_body(&b, 1 << 20, 0);
-        let applied = apply(&rules, &mut processed.records, 0);
-        assert_eq!(applied.dropped, vec![("health checks".to_owned(), 5)]);
-        assert_eq!(applied.sampled_out, vec![("debug chatter".to_owned(), 18)]);
-        assert_eq!(processed.records.len(), 2);
-        let events: Vec<_> = applied.events().collect();
-        assert!(events.contains(&("health checks", "dropped", 5)));
-    }
 }

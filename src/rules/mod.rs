@@ -61,7 +61,7 @@ mod matching;
 mod redact;
 mod shapes;
 
-pub use apply::{apply, Applied};
+pub use apply::{apply, Applied, RuleAction, RuleEvent};
 pub use config::{MatchRule, PatternRule, RedactConfig, RulesConfig, SampleRule};
 pub use redact::{
     Redacted, AUTHORIZATION, CARD_NUMBERS, CLIENT_IPS, EMAILS, KEY_SHAPES, QUERY_PARAMS, REDACTED,

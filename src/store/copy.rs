@@ -157,6 +157,7 @@ mod tests {
             level: Level::Info,
             message: "hi".into(),
             raw: Cow::Borrowed(b"hi\n"),
+            msg_start: 0,
             columns: Columns::default(),
             fields: Fields::None,
             dropped: 0,

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod compact;
 pub mod copy;
+pub mod filter;
 pub mod notify;
 pub mod partitions;
 pub mod pgcluster;

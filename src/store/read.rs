@@ -3,8 +3,8 @@
 //! into Rust than it returns. Every read runs in `Store::read`: a read-only transaction
 //! bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
+use super::filter::{Cursor, LogFilter};
 use super::{Store, StoreError};
-use crate::api::params::{Cursor, LogQuery};
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -74,7 +74,7 @@ fn like_escape(term: &str) -> String {
 }
 
 /// Appends `WHERE app_id = … AND <every filter of q>` (the cursor included).
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogQuery) {
+fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(source) = &q.source {
         qb.push(" AND source = ").push_bind(source.clone());
@@ -214,7 +214,7 @@ impl Store {
 
     /// The newest `q.n` lines matching `q` (newest first) from both tiers, with the cursor of
     /// the next page.
-    pub async fn lines_page(&self, app_id: i64, q: &LogQuery) -> Result<Page, StoreError> {
+    pub async fn lines_page(&self, app_id: i64, q: &LogFilter) -> Result<Page, StoreError> {
         let limit = q.n + 1;
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb, "lines");
@@ -253,7 +253,7 @@ impl Store {
     pub async fn lines_after(
         &self,
         app_id: i64,
-        q: &LogQuery,
+        q: &LogFilter,
         after_id: i64,
         exclude: &[i64],
         received_since_us: i64,

@@ -3,6 +3,7 @@
 
 use super::copy::{COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use super::{Store, StoreError, LINES_CHANNEL};
+use crate::rules::RuleEvent;
 use std::collections::{BTreeMap, HashSet};
 
 /// One request's worth of lines, already encoded as COPY tuples by the handler.
@@ -22,9 +23,8 @@ pub struct Job {
     pub msg_count_mismatch: Option<i64>,
     /// `Logplex-Drain-Token` header, recorded on the app.
     pub logplex_drain_token: Option<String>,
-    /// What the ingest rules did: (rule, action, count), action `dropped`, `sampled_out` or
-    /// `redacted`.
-    pub rule_events: Vec<(String, &'static str, i64)>,
+    /// What the ingest rules did, per rule and action.
+    pub rule_events: Vec<RuleEvent>,
 }
 
 /// What became of one job in a committed batch.
@@ -197,11 +197,11 @@ impl Store {
         let mut re_count = Vec::new();
         for (job, outcome) in jobs.iter().zip(&outcomes) {
             if *outcome == JobOutcome::Stored {
-                for (rule, action, count) in &job.rule_events {
+                for event in &job.rule_events {
                     re_app.push(job.app_id);
-                    re_rule.push(rule.as_str());
-                    re_action.push(*action);
-                    re_count.push(*count);
+                    re_rule.push(event.rule.as_str());
+                    re_action.push(event.action.as_str());
+                    re_count.push(event.count);
                 }
             }
         }

@@ -557,7 +557,7 @@ async fn every_documented_path_answers_and_every_filter_is_documented() {
         .filter_map(|p| p["$ref"].as_str())
         .map(|r| r.rsplit('/').next().unwrap_or("").to_owned())
         .collect();
-    for p in logdrain::api::params::LOG_PARAMS {
+    for p in logdrain::query::params::LOG_PARAMS {
         assert!(params.iter().any(|d| d == p), "{p} is not documented");
     }
     app.stop().await.expect("stop");

@@ -456,7 +456,7 @@ fn synthetic_traffic_has_no_false_positives() {
     let mut corpus = crate::synth::Corpus::new(7);
     let mut body = Vec::new();
     corpus.body(5_000, &mut body);
-    let p = crate::classify::process_body(&body, 1 << 20, 0);
+    let p = crate::pipeline::process_body(&body, 1 << 20, 0);
     let rules = Rules::default();
     for rec in &p.records {
         let out = rules.redact(&rec.source, &rec.dyno, &rec.message);

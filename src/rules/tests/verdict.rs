@@ -1,6 +1,6 @@
 //! Drop and sampling verdicts on records made by the real pipeline.
 
-use crate::classify::process_body;
+use crate::pipeline::process_body;
 use crate::record::{Kind, Level, LogRecord};
 use crate::rules::{compile, RuleId, Rules, RulesConfig, Verdict};
 

@@ -6,7 +6,7 @@
 //! sees a partition both as rows and as chunks, nor neither.
 
 use super::{micros_to_utc, push_filters, select_lines, LineRow};
-use crate::api::params::{Cursor, LogQuery};
+use crate::store::filter::{Cursor, LogFilter};
 use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -65,7 +65,7 @@ pub(super) fn both_tiers(cols: &[&str], prune: &str) -> String {
 
 /// Appends the chunk conditions implied by `q` (each a necessary condition for a chunk to
 /// hold a matching line).
-fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogQuery) {
+fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     qb.push(" AND c.app_id = ").push_bind(app_id);
     if let Some(source) = &q.source {
         qb.push(" AND ")
@@ -144,7 +144,7 @@ fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k:
 pub(super) async fn page(
     c: &mut PgConnection,
     app_id: i64,
-    q: &LogQuery,
+    q: &LogFilter,
     limit: i64,
     floor: Option<(DateTime<Utc>, i64)>,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
@@ -206,7 +206,7 @@ pub(super) async fn page(
 pub(super) async fn after(
     c: &mut PgConnection,
     app_id: i64,
-    q: &LogQuery,
+    q: &LogFilter,
     after_id: i64,
     exclude: &[i64],
     received_since_us: i64,

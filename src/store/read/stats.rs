@@ -4,7 +4,7 @@
 
 use super::compact::both_tiers;
 use super::micros_to_utc;
-use crate::api::params::Range;
+use crate::store::filter::TimeRange;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -13,7 +13,7 @@ impl Store {
     pub async fn request_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         by: GroupBy,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
@@ -95,7 +95,7 @@ impl Store {
     pub async fn error_stats(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
@@ -120,7 +120,7 @@ impl Store {
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
         // numeric sums are exact, so the average does not depend on the order rows arrive in
@@ -152,7 +152,7 @@ impl Store {
     }
 
     /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
-    pub async fn loss(&self, app_id: i64, range: Range) -> Result<(i64, i64, i64), StoreError> {
+    pub async fn loss(&self, app_id: i64, range: TimeRange) -> Result<(i64, i64, i64), StoreError> {
         self.read(move |c| {
             Box::pin(async move {
                 sqlx::query_as(
@@ -174,7 +174,7 @@ impl Store {
     pub async fn rule_events(
         &self,
         app_id: i64,
-        range: Range,
+        range: TimeRange,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {

@@ -1,9 +1,11 @@
-//! PURE: the query API's parameters (API.md §2.2) parsed and validated, each error naming
-//! its parameter. No I/O: `now_us` is passed in so durations (`15m`) are testable.
+//! PURE: the query API's parameters (API.md §2.2) parsed into the store's filters
+//! (`store::filter`), each error naming its parameter. No I/O: `now_us` is passed in so durations (`15m`) are testable.
 
-use crate::config::parse_duration;
 use crate::logplex::timestamp::parse_micros;
 use crate::record::{Kind, Level};
+use crate::units::parse_duration;
+
+use crate::store::filter::{Cursor, LogFilter, StatusRange, Term, TimeRange};
 
 /// Default `n` for `/logs` and `/events`.
 pub const DEFAULT_LINES: i64 = 100;
@@ -60,76 +62,28 @@ pub enum Format {
     Sse,
 }
 
-/// An HTTP status filter: one status or an inclusive range (`5xx` is 500–599).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatusRange {
-    /// Lowest status matched.
-    pub from: i16,
-    /// Highest status matched.
-    pub to: i16,
-}
-
-/// Where the previous page ended: its oldest line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    /// That line's timestamp, microseconds since the epoch.
-    pub ts_us: i64,
-    /// That line's id.
-    pub id: i64,
-}
-
-impl Cursor {
-    /// The opaque text form handed to clients.
-    pub fn encode(&self) -> String {
-        format!("{}.{}", self.ts_us, self.id)
-    }
-
-    /// Reads [`Cursor::encode`]'s form.
-    pub fn decode(text: &str) -> Option<Cursor> {
-        let (ts, id) = text.split_once('.')?;
-        Some(Cursor {
-            ts_us: ts.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-/// One text-search term: a word or a quoted phrase, matched case-insensitively.
-pub type Term = String;
-
-/// Every filter of `/logs` (and `/tail`, `/events`, `/requests`).
+/// A line read as a request asks for it: the store's filter, and how the lines are written out.
+/// It dereferences to its [`LogFilter`], so `q.n` or `q.kinds` read as the filter's.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogQuery {
-    /// How many lines.
-    pub n: i64,
-    /// `app` or `heroku`.
-    pub source: Option<String>,
-    /// Exact PROCID.
-    pub dyno: Option<String>,
-    /// Process type: `web` matches `web.1`, `web.2`, …
-    pub process_type: Option<String>,
-    /// Any of these kinds.
-    pub kinds: Vec<Kind>,
-    /// At least this level.
-    pub level: Option<Level>,
-    /// Words and phrases, all required.
-    pub terms: Vec<Term>,
-    /// Lines carrying this request id.
-    pub request_id: Option<String>,
-    /// Router lines with a status in this range.
-    pub status: Option<StatusRange>,
-    /// Heroku error code.
-    pub code: Option<String>,
-    /// Router paths starting with this.
-    pub path: Option<String>,
-    /// Inclusive lower time bound, µs.
-    pub since_us: Option<i64>,
-    /// Exclusive upper time bound, µs.
-    pub until_us: Option<i64>,
-    /// Continue below this line.
-    pub cursor: Option<Cursor>,
-    /// Output format.
+    /// Which lines.
+    pub filter: LogFilter,
+    /// Output format, when the request names one (`format=` or its Accept header).
     pub format: Option<Format>,
+}
+
+impl std::ops::Deref for LogQuery {
+    type Target = LogFilter;
+
+    fn deref(&self) -> &LogFilter {
+        &self.filter
+    }
+}
+
+impl std::ops::DerefMut for LogQuery {
+    fn deref_mut(&mut self) -> &mut LogFilter {
+        &mut self.filter
+    }
 }
 
 /// Parses a query string (without `?`) for `/logs`-style endpoints. `default_n` is the `n`
@@ -141,8 +95,11 @@ pub fn parse_log_query(
     now_us: i64,
 ) -> Result<LogQuery, ParamError> {
     let mut q = LogQuery {
-        n: default_n,
-        ..LogQuery::default()
+        filter: LogFilter {
+            n: default_n,
+            ..LogFilter::default()
+        },
+        format: None,
     };
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         let value = value.trim();
@@ -318,18 +275,9 @@ pub fn terms(q: &str) -> Vec<Term> {
     out
 }
 
-/// Parameters of the aggregate endpoints: a time range defaulting to the last hour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Range {
-    /// Inclusive start, µs.
-    pub since_us: i64,
-    /// Exclusive end, µs.
-    pub until_us: i64,
-}
-
 /// `since`/`until` for `stats/*`, `metrics` and `loss` (default: the last hour).
-pub fn parse_range(query: &str, now_us: i64) -> Result<Range, ParamError> {
-    let mut range = Range {
+pub fn parse_range(query: &str, now_us: i64) -> Result<TimeRange, ParamError> {
+    let mut range = TimeRange {
         since_us: now_us - 3_600_000_000,
         until_us: now_us,
     };

@@ -2,9 +2,10 @@
 //! woken through the shared LISTEN/NOTIFY path (`store::notify`).
 
 use super::{now_us, ApiError, AppRequest};
-use crate::api::format;
-use crate::api::params::{Format, LogQuery, DEFAULT_TAIL_LINES};
 use crate::http::AppState;
+use crate::query::format;
+use crate::query::params::{Format, LogQuery, DEFAULT_TAIL_LINES};
+use crate::store::filter::LogFilter;
 use crate::store::notify::ALL_APPS;
 use crate::store::read::LineRow;
 use crate::store::StoreError;
@@ -31,14 +32,14 @@ const TAIL_MIN_INTERVAL: Duration = Duration::from_millis(100);
 pub async fn tail(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
     let app_id = req.app_id;
     let app = req.app.clone();
-    let mut q = req.log_query(DEFAULT_TAIL_LINES)?;
-    q.cursor = None;
-    let format = q.format.unwrap_or(Format::Text);
+    let LogQuery { mut filter, format } = req.log_query(DEFAULT_TAIL_LINES)?;
+    filter.cursor = None;
+    let format = format.unwrap_or(Format::Text);
     // Subscribe before reading the backlog so nothing committed in between is missed.
     let woken = state.tails.subscribe();
     let stopping = state.tails.stopping();
     let floor = state.store.max_line_id().await?;
-    let mut backlog = state.store.lines_page(app_id, &q).await?.lines;
+    let mut backlog = state.store.lines_page(app_id, &filter).await?.lines;
     backlog.reverse();
 
     let mut first = Vec::new();
@@ -54,7 +55,7 @@ pub async fn tail(State(state): State<AppState>, req: AppRequest) -> Result<Resp
         state,
         app,
         app_id,
-        q,
+        filter,
         format,
         woken,
         stopping,
@@ -97,7 +98,7 @@ struct Tail {
     state: AppState,
     app: String,
     app_id: i64,
-    q: LogQuery,
+    filter: LogFilter,
     format: Format,
     woken: tokio::sync::broadcast::Receiver<i64>,
     stopping: tokio::sync::watch::Receiver<bool>,
@@ -185,7 +186,7 @@ impl Tail {
         let rows = store
             .lines_after(
                 self.app_id,
-                &self.q,
+                &self.filter,
                 after,
                 &exclude,
                 received_since,

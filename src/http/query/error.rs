@@ -1,7 +1,7 @@
 //! The query API's errors and how each is answered: `{"error": {"code", "message"}}` with the
 //! status API.md gives it. Database failures are logged here, once, and not shown.
 
-use crate::api::params::ParamError;
+use crate::query::params::ParamError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,6 @@
-//! The query API (API.md §2): bearer auth, `/api/apps` and the per-app endpoints. Parameters
-//! are parsed by `api::params`, SQL lives in `store::read`, output formats in `api::format`.
+//! The query API's handlers (API.md §2): bearer auth, `/api/apps` and the per-app endpoints.
+//! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
+//! `query::format`.
 
 mod error;
 mod tail;
@@ -9,14 +10,15 @@ pub use error::ApiError;
 pub use tail::tail;
 
 use super::AppState;
-use crate::api::format::{self, rfc3339};
-use crate::api::params::{
+use crate::config::Secret;
+use crate::query::format::{self, rfc3339};
+use crate::query::params::{
     self, parse_log_query, Format, LogQuery, ParamError, DEFAULT_LINES, MAX_LINES,
 };
-use crate::api::{codes, OPENAPI_JSON};
-use crate::config::Secret;
+use crate::query::{codes, OPENAPI_JSON};
 use crate::record::Kind;
 use crate::store::apps::{constant_time_eq, hash_token};
+use crate::store::filter::{LogFilter, TimeRange};
 use crate::store::read::{micros_to_utc, GroupBy, LineRow};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -26,7 +28,7 @@ use std::time::Duration;
 
 /// Query API settings.
 #[derive(Debug, Clone, Default)]
-pub struct ApiConfig {
+pub struct QueryConfig {
     /// The server token: reads every app.
     pub api_token: Option<Secret>,
     /// The maintenance policy, shown by /readyz.
@@ -59,7 +61,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiEr
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthorized)?;
-    if let Some(server) = &state.api.api_token {
+    if let Some(server) = &state.query.api_token {
         if constant_time_eq(token.as_bytes(), server.expose().as_bytes()) {
             return Ok(Scope::All);
         }
@@ -131,7 +133,7 @@ impl AppRequest {
     }
 
     /// `since`/`until` of the aggregate endpoints (default: the last hour).
-    pub fn range(&self) -> Result<params::Range, ApiError> {
+    pub fn range(&self) -> Result<TimeRange, ApiError> {
         Ok(params::parse_range(&self.query, now_us())?)
     }
 }
@@ -206,7 +208,7 @@ fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<Stri
 pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let q = req.log_query(DEFAULT_LINES)?;
-    let page = state.store.lines_page(app_id, &q).await?;
+    let page = state.store.lines_page(app_id, &q.filter).await?;
     let mut rows = page.lines;
     rows.reverse();
     let rows = format::join_continued(rows);
@@ -223,8 +225,8 @@ pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Resp
 pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let mut q = req.log_query(DEFAULT_LINES)?;
-    q.kinds = vec![Kind::Api, Kind::System];
-    let page = state.store.lines_page(app_id, &q).await?;
+    q.filter.kinds = vec![Kind::Api, Kind::System];
+    let page = state.store.lines_page(app_id, &q.filter).await?;
     let format = q.format.unwrap_or(Format::Text);
     Ok(lines_response(
         &page.lines,
@@ -243,12 +245,14 @@ pub async fn request(
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let parsed = req.log_query(MAX_LINES)?;
     let q = LogQuery {
-        n: MAX_LINES,
-        request_id: Some(request_id),
+        filter: LogFilter {
+            n: MAX_LINES,
+            request_id: Some(request_id),
+            ..LogFilter::default()
+        },
         format: parsed.format,
-        ..LogQuery::default()
     };
-    let mut rows = state.store.lines_page(app_id, &q).await?.lines;
+    let mut rows = state.store.lines_page(app_id, &q.filter).await?.lines;
     rows.reverse();
     Ok(lines_response(
         &rows,
@@ -259,7 +263,7 @@ pub async fn request(
 }
 
 /// An aggregate answer: `body`'s keys after the range it covers.
-fn in_range(range: params::Range, body: Value) -> Response {
+fn in_range(range: TimeRange, body: Value) -> Response {
     let mut out = Map::new();
     out.insert(
         "since".into(),
@@ -359,7 +363,7 @@ pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<R
     let range = req.range()?;
     let bucket = match params::param(query, "bucket") {
         None => Duration::from_secs(60),
-        Some(b) => crate::config::parse_duration(&b)
+        Some(b) => crate::units::parse_duration(&b)
             .ok()
             .filter(|d| d.as_secs() >= 1)
             .ok_or_else(|| ParamError {
