@@ -42,7 +42,7 @@ CREATE TABLE line_chunks (
     codes           text[] NOT NULL,
     statuses        smallint[] NOT NULL,
     min_level       smallint NOT NULL,
-    -- Bloom filter of the case-folded trigrams of the messages (q= search), and one of the
+    -- Bloom filter of the case-folded 4-grams of the messages (q= search), and one of the
     -- request ids (request_id= and /requests/{id}); bit layout in src/store/compact/bloom.rs.
     -- NULL while being built (never visible to readers).
     terms_bloom     bytea,
@@ -72,7 +72,15 @@ CREATE TABLE line_chunks (
     host            text[] NOT NULL,
     route           text[] COLLATE "C" NOT NULL,
     router_dyno     text[] NOT NULL,
+    -- request_id and path are stored only where they are not a substring of the message;
+    -- where they are, *_at and *_len say where (character position and length), and
+    -- substr(message, *_at, *_len) rebuilds them. A router line's request id and path, and
+    -- most app lines' request ids, cost a few bytes instead of a second copy.
     request_id      text[] NOT NULL,
+    request_id_at   integer[] NOT NULL,
+    request_id_len  integer[] NOT NULL,
+    path_at         integer[] NOT NULL,
+    path_len        integer[] NOT NULL,
     code            text[] NOT NULL,
     parts           smallint[] NOT NULL,
     continued       boolean[] NOT NULL
@@ -90,7 +98,8 @@ DECLARE
 BEGIN
     FOREACH col IN ARRAY ARRAY['id', 'ts', 'received_at', 'source', 'dyno', 'kind', 'level',
         'message', 'raw', 'tags', 'fields', 'frame_id', 'status', 'service_ms', 'connect_ms',
-        'bytes', 'method', 'path', 'host', 'route', 'router_dyno', 'request_id', 'code']
+        'bytes', 'method', 'path', 'host', 'route', 'router_dyno', 'request_id', 'code',
+        'request_id_at', 'request_id_len', 'path_at', 'path_len']
     LOOP
         EXECUTE format('ALTER TABLE line_chunks ALTER COLUMN %I SET COMPRESSION lz4', col);
     END LOOP;
@@ -118,16 +127,19 @@ FROM lines
 UNION ALL
 SELECT u.id, c.app_id, u.ts, u.received_at, u.pri, u.source, u.dyno, u.kind, u.level, u.message,
        COALESCE(u.raw, line_raw(u.pri, u.ts, u.source, u.dyno, u.message)), u.tags, u.fields,
-       u.frame_id, u.status, u.service_ms, u.connect_ms, u.bytes, u.method, u.path, u.host,
-       u.route, u.router_dyno, u.request_id, u.code, u.parts, u.continued
+       u.frame_id, u.status, u.service_ms, u.connect_ms, u.bytes, u.method,
+       COALESCE(u.path, substr(u.message, u.path_at, u.path_len) COLLATE "C"), u.host,
+       u.route, u.router_dyno,
+       COALESCE(u.request_id, substr(u.message, u.request_id_at, u.request_id_len)), u.code,
+       u.parts, u.continued
 FROM line_chunks c
 CROSS JOIN LATERAL unnest(c.id, c.ts, c.received_at, c.pri, c.source, c.dyno, c.kind, c.level,
        c.message, c.raw, c.tags, c.fields, c.frame_id, c.status, c.service_ms, c.connect_ms,
        c.bytes, c.method, c.path, c.host, c.route, c.router_dyno, c.request_id, c.code,
-       c.parts, c.continued)
+       c.parts, c.continued, c.request_id_at, c.request_id_len, c.path_at, c.path_len)
     AS u(id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields,
          frame_id, status, service_ms, connect_ms, bytes, method, path, host, route, router_dyno,
-         request_id, code, parts, continued);
+         request_id, code, parts, continued, request_id_at, request_id_len, path_at, path_len);
 COMMENT ON VIEW all_lines IS 'Every line of both tiers (row partitions and compacted chunks) with the columns of lines';
 
 -- One app's lines with since <= ts < until from both tiers, only the chunks of that range
@@ -140,15 +152,20 @@ RETURNS SETOF all_lines LANGUAGE sql STABLE AS $$
     SELECT u.id, c.app_id, u.ts, u.received_at, u.pri, u.source, u.dyno, u.kind, u.level,
            u.message, COALESCE(u.raw, line_raw(u.pri, u.ts, u.source, u.dyno, u.message)),
            u.tags, u.fields, u.frame_id, u.status, u.service_ms, u.connect_ms, u.bytes, u.method,
-           u.path, u.host, u.route, u.router_dyno, u.request_id, u.code, u.parts, u.continued
+           COALESCE(u.path, substr(u.message, u.path_at, u.path_len) COLLATE "C"), u.host,
+           u.route, u.router_dyno,
+           COALESCE(u.request_id, substr(u.message, u.request_id_at, u.request_id_len)), u.code,
+           u.parts, u.continued
     FROM line_chunks c
     CROSS JOIN LATERAL unnest(c.id, c.ts, c.received_at, c.pri, c.source, c.dyno, c.kind,
            c.level, c.message, c.raw, c.tags, c.fields, c.frame_id, c.status, c.service_ms,
            c.connect_ms, c.bytes, c.method, c.path, c.host, c.route, c.router_dyno,
-           c.request_id, c.code, c.parts, c.continued)
+           c.request_id, c.code, c.parts, c.continued, c.request_id_at, c.request_id_len,
+           c.path_at, c.path_len)
         AS u(id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields,
              frame_id, status, service_ms, connect_ms, bytes, method, path, host, route,
-             router_dyno, request_id, code, parts, continued)
+             router_dyno, request_id, code, parts, continued, request_id_at, request_id_len,
+             path_at, path_len)
     WHERE c.app_id = (SELECT id FROM apps WHERE name = app)
       AND c.max_ts >= since AND c.min_ts < until AND u.ts >= since AND u.ts < until
 $$;

@@ -17,6 +17,9 @@ use std::time::Instant;
 /// enough that a read unnests little more than it returns.
 pub const CHUNK_LINES: i64 = 1000;
 
+/// Columns stored as a position in the message where they are a substring of it.
+pub const REFERENCED: [&str; 2] = ["request_id", "path"];
+
 /// Chunks whose Bloom filters are written per UPDATE statement.
 const BLOOM_BATCH: usize = 256;
 
@@ -122,11 +125,16 @@ async fn compact_partition(conn: &mut PgConnection, p: &PartitionRow) -> Result<
         "parts",
         "continued",
     ];
-    let columns: Vec<&str> = plain
+    let columns: Vec<String> = plain
         .iter()
-        .copied()
-        .chain(["raw"])
-        .chain(rest.iter().copied())
+        .chain(&["raw"])
+        .chain(rest.iter())
+        .map(|c| c.to_string())
+        .chain(
+            REFERENCED
+                .iter()
+                .flat_map(|c| [format!("{c}_at"), format!("{c}_len")]),
+        )
         .collect();
     let aggs: Vec<String> = plain
         .iter()
@@ -135,7 +143,19 @@ async fn compact_partition(conn: &mut PgConnection, p: &PartitionRow) -> Result<
             "array_agg(CASE WHEN raw = line_raw(pri, ts, source, dyno, message) THEN NULL ELSE raw END)"
                 .to_owned(),
         ])
-        .chain(rest.iter().map(|c| agg(c)))
+        .chain(rest.iter().map(|c| {
+            if REFERENCED.contains(c) {
+                format!("array_agg(CASE WHEN strpos(message, {c}) > 0 THEN NULL ELSE {c} END)")
+            } else {
+                agg(c)
+            }
+        }))
+        .chain(REFERENCED.iter().flat_map(|c| {
+            [
+                format!("array_agg(NULLIF(strpos(message, {c}), 0))"),
+                format!("array_agg(CASE WHEN strpos(message, {c}) > 0 THEN length({c}) END)"),
+            ]
+        }))
         .collect();
     let inserted = sqlx::query(&format!(
         "INSERT INTO {chunks} (app_id, min_ts, max_ts, min_id, max_id, n, max_received_at, \
@@ -195,14 +215,18 @@ async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx:
     let mut filters: Filters = Default::default();
     let mut lines = 0i64;
     {
-        let select = format!("SELECT app_id, max_id, message, request_id FROM {chunks}");
+        let select = format!(
+            "SELECT app_id, max_id, message, ARRAY(SELECT COALESCE(r, substr(m, a, l)) \
+             FROM unnest(message, request_id, request_id_at, request_id_len) AS x(m, r, a, l)) \
+             FROM {chunks}"
+        );
         let mut rows = sqlx::query_as::<_, (i64, i64, Vec<String>, Vec<Option<String>>)>(&select)
             .fetch(&mut *conn);
         while let Some((app, max_id, messages, rids)) = rows.try_next().await? {
             lines += messages.len() as i64;
             let mut terms = Bloom::new();
             for m in &messages {
-                terms.add_trigrams(m);
+                terms.add_ngrams(m);
             }
             let mut ids = Bloom::new();
             for r in rids.iter().flatten() {

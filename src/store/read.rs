@@ -62,7 +62,7 @@ pub fn micros_to_utc(us: i64) -> DateTime<Utc> {
 }
 
 /// Escapes `%`, `_` and `\` for LIKE/ILIKE.
-fn like_escape(term: &str) -> String {
+pub(super) fn like_escape(term: &str) -> String {
     let mut out = String::with_capacity(term.len() + 2);
     for c in term.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -5,9 +5,10 @@
 //! `lines`; compaction swaps a partition under an exclusive lock on `lines`, so a read never
 //! sees a partition both as rows and as chunks, nor neither.
 
-use super::{micros_to_utc, push_filters, select_lines, LineRow};
-use crate::store::filter::{Cursor, LogFilter};
+use super::{like_escape, micros_to_utc, push_filters, select_lines, LineRow};
 use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
+use crate::store::compact::REFERENCED;
+use crate::store::filter::{Cursor, LogFilter};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
@@ -40,14 +41,33 @@ const API_COLUMNS: &[&str] = &[
 /// four times as many.
 const FIRST_ROUND_CHUNKS: i64 = 2;
 
-/// `(SELECT c.app_id, u.<cols> FROM line_chunks c CROSS JOIN LATERAL unnest(c.<cols>) …`,
-/// left open for the chunk conditions (`c.` columns) that follow.
+/// `(SELECT c.app_id, <cols> FROM line_chunks c CROSS JOIN LATERAL unnest(c.<arrays>) …`,
+/// left open for the chunk conditions (`c.` columns) that follow. A column kept as a position
+/// in the message where it is a substring of it (compact::REFERENCED) is rebuilt from it.
 pub(super) fn unnest_from(cols: &[&str]) -> String {
-    let arrays: Vec<String> = cols.iter().map(|c| format!("c.{c}")).collect();
+    let mut arrays: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+    let mut select = Vec::new();
+    for c in cols {
+        if REFERENCED.contains(c) {
+            arrays.extend([format!("{c}_at"), format!("{c}_len")]);
+            if !arrays.iter().any(|a| a == "message") {
+                arrays.push("message".into());
+            }
+            // path is COLLATE "C" in `lines`; request_id has the default collation.
+            let collate = if *c == "path" { " COLLATE \"C\"" } else { "" };
+            select.push(format!(
+                "COALESCE(u.{c}, substr(u.message, u.{c}_at, u.{c}_len){collate}) AS {c}"
+            ));
+        } else {
+            select.push(format!("u.{c}"));
+        }
+    }
+    let qualified: Vec<String> = arrays.iter().map(|c| format!("c.{c}")).collect();
     format!(
-        "(SELECT c.app_id, u.* FROM line_chunks c CROSS JOIN LATERAL unnest({}) AS u({}) WHERE true",
-        arrays.join(", "),
-        cols.join(", ")
+        "(SELECT c.app_id, {} FROM line_chunks c CROSS JOIN LATERAL unnest({}) AS u({}) WHERE true",
+        select.join(", "),
+        qualified.join(", "),
+        arrays.join(", ")
     )
 }
 
@@ -98,6 +118,12 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
         if !probe.is_empty() {
             push_bloom(qb, "terms_bloom", &probe, TERM_HASHES);
         }
+    }
+    // Then the exact test on the messages alone, before any other column is read.
+    for term in &q.terms {
+        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.message) m WHERE m ILIKE ")
+            .push_bind(format!("%{}%", like_escape(term)))
+            .push(")");
     }
     if let Some(id) = &q.request_id {
         push_bloom(qb, "rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
