@@ -1,6 +1,7 @@
 -- The compact tier: sealed days rewritten as chunks of up to 1,000 lines of one app, one row
 -- per chunk, every line column kept as an array (element i of every array is line i of the
--- chunk, in (ts, id) order). Postgres TOAST compresses each array as one value, so the text of a
+-- chunk; a chunk holds consecutive lines in (ts, id) order, stored grouped by kind and dyno).
+-- Postgres TOAST compresses each array as one value, so the text of a
 -- thousand similar lines costs a fraction of a thousand rows; a small summary per chunk lets
 -- reads skip the chunks that cannot match.
 --

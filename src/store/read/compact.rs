@@ -113,17 +113,17 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     if let Some(level) = q.level {
         qb.push(" AND c.min_level <= ").push_bind(level.severity());
     }
+    // Per term: the Bloom filter, then (CASE fixes the order) the exact test on the messages
+    // alone, before any other column of the chunk is read.
     for term in &q.terms {
         let probe = term_probe(term);
+        qb.push(" AND CASE WHEN true");
         if !probe.is_empty() {
             push_bloom(qb, "terms_bloom", &probe, TERM_HASHES);
         }
-    }
-    // Then the exact test on the messages alone, before any other column is read.
-    for term in &q.terms {
-        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.message) m WHERE m ILIKE ")
+        qb.push(" THEN EXISTS (SELECT 1 FROM unnest(c.message) m WHERE m ILIKE ")
             .push_bind(format!("%{}%", like_escape(term)))
-            .push(")");
+            .push(") ELSE false END");
     }
     if let Some(id) = &q.request_id {
         push_bloom(qb, "rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
