@@ -171,11 +171,13 @@ impl Store {
 
     /// What `/readyz` shows about storage: partitions, oldest line bound, last maintenance.
     pub async fn storage_status(&self) -> Result<serde_json::Value, StoreError> {
-        let (count, oldest, indexed): (i64, Option<DateTime<Utc>>, i64) = sqlx::query_as(
-            "SELECT count(*), min(from_ts), count(search_indexed_at) FROM line_partitions",
-        )
-        .fetch_one(self.pool())
-        .await?;
+        let (count, oldest, indexed, compacted): (i64, Option<DateTime<Utc>>, i64, i64) =
+            sqlx::query_as(
+                "SELECT count(*), min(from_ts), count(search_indexed_at), count(compacted_at) \
+                 FROM line_partitions",
+            )
+            .fetch_one(self.pool())
+            .await?;
         type Last = (DateTime<Utc>, i64, Vec<String>, Vec<String>, Option<String>);
         let last: Option<Last> = sqlx::query_as(
             "SELECT ran_at, db_bytes, created, dropped, warning FROM maintenance_status",
@@ -185,6 +187,7 @@ impl Store {
         Ok(serde_json::json!({
             "partitions": count,
             "search_indexed_partitions": indexed,
+            "compacted_partitions": compacted,
             "oldest_partition_from": oldest,
             "last_maintenance": last.map(|(at, bytes, created, dropped, warning)| serde_json::json!({
                 "at": at,

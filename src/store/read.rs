@@ -146,7 +146,7 @@ fn select_lines(qb: &mut QueryBuilder<'_, Postgres>, from: &str) {
 
 /// Newest first: the order of every page.
 fn newest_first(lines: &mut [LineRow]) {
-    lines.sort_unstable_by(|a, b| (b.ts, b.id).cmp(&(a.ts, a.id)));
+    lines.sort_unstable_by_key(|l| std::cmp::Reverse((l.ts, l.id)));
 }
 
 /// A page of lines: the newest `q.n` that match, newest first, and whether older ones exist.

@@ -154,7 +154,7 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
 /// Appends "the filter `col` may hold every one of `hashes`" (see compact/bloom.rs).
 fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k: u32) {
     let (a, b): (Vec<i64>, Vec<i64>) = hashes.iter().map(|&h| seeds(h)).unzip();
-    qb.push(format!(" AND NOT EXISTS (SELECT 1 FROM unnest("))
+    qb.push(" AND NOT EXISTS (SELECT 1 FROM unnest(")
         .push_bind(a)
         .push("::int8[], ")
         .push_bind(b)
