@@ -403,8 +403,9 @@ async fn compacted_days_answer_every_query_byte_for_byte() {
 #[tokio::test]
 async fn sample_posts_keep_every_raw_byte_after_compaction() {
     let app = TestApp::spawn_with(&["--api-token", API, "--maintenance-every", "1h"]).await;
-    app.app_with_token("heroku", DRAIN).await;
-    let auth = basic("heroku", DRAIN);
+    // The README's psql examples name this app.
+    app.app_with_token("acme-shop", DRAIN).await;
+    let auth = basic("acme-shop", DRAIN);
     for post in sample_posts() {
         let status = post_sample(&app, &post, &auth).await.status();
         assert!(status.is_success(), "{}: {status}", post.name);
@@ -425,5 +426,32 @@ async fn sample_posts_keep_every_raw_byte_after_compaction() {
         .expect("count");
     assert_eq!(rows, 0, "the samples' days are all compact");
     assert_eq!(raws(&app.store, "all_lines").await, before);
+    let span: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM lines_between('acme-shop', '2000-01-01', now() + interval '1 day')",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("lines_between");
+    assert_eq!(span as usize, before.len());
+    // Every psql example of the README runs on the compacted days.
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("## Reading the data with psql")
+        .nth(1)
+        .and_then(|s| s.split("```sql").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the README's psql block");
+    let mut ran = 0;
+    for statement in section.split(';').map(str::trim).filter(|s| {
+        s.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+    }) {
+        sqlx::query(&statement.replace('…', "6762b34f-4e26-4a8e-a032-35a1e58e1b1c"))
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        ran += 1;
+    }
+    assert!(ran >= 6, "{ran} statements");
     app.stop().await.expect("stop");
 }
