@@ -45,6 +45,16 @@ pub(super) async fn compact_sealed(
         .iter()
         .filter(|p| p.compacted_at.is_none() && p.to_ts.timestamp_micros() <= sealed_before)
     {
+        // An empty partition stays as it is (it costs nothing), so that late lines for its
+        // time still land in it rather than in the default partition; it is compacted once
+        // it holds lines.
+        let empty: bool =
+            sqlx::query_scalar(&format!("SELECT NOT EXISTS (SELECT 1 FROM {})", p.name))
+                .fetch_one(&mut *conn)
+                .await?;
+        if empty {
+            continue;
+        }
         let started = Instant::now();
         match compact_partition(conn, p).await {
             Ok(lines) => {
