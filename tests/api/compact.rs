@@ -257,6 +257,16 @@ async fn answers(
                     .1,
             );
         }
+        out.push(tail_backfill(app, name, "format=ndjson", 40).await);
+        out.push(tail_backfill(app, name, "kind=router&format=text", 25).await);
+        out.push(cli_logs(app, &["logs", "-a", name, "-n", "300"]).await);
+        out.push(
+            cli_logs(
+                app,
+                &["logs", "-a", name, "-n", "50", "-d", "web", "-s", "app"],
+            )
+            .await,
+        );
         for path in [
             "events?n=500",
             "stats/requests?by=path",
@@ -275,6 +285,50 @@ async fn answers(
         }
     }
     out
+}
+
+/// The back-fill of `/tail` (its first `n` lines), then the stream is dropped.
+async fn tail_backfill(app: &TestApp, name: &str, query: &str, n: usize) -> String {
+    let mut res = app
+        .client
+        .get(app.url(&format!("/api/apps/{name}/tail?n={n}&{query}")))
+        .bearer_auth(API)
+        .send()
+        .await
+        .expect("tail");
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while out.iter().filter(|&&b| b == b'\n').count() < n {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(bytes))) => out.extend_from_slice(&bytes),
+            _ => break,
+        }
+    }
+    assert!(!out.is_empty(), "tail printed no back-fill");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `logdrain logs` (the CLI client) against the server.
+async fn cli_logs(app: &TestApp, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let url = app.url("");
+    tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_logdrain"))
+            .args(&args)
+            .env("LOGDRAIN_URL", &url)
+            .env("LOGDRAIN_TOKEN", API)
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .expect("join")
 }
 
 async fn raws(store: &Store, table: &str) -> Vec<(i64, Vec<u8>)> {
