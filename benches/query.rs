@@ -19,10 +19,8 @@
 //! line of the compacted days, all-in (heap, TOAST, index, pruning summaries, Bloom filters).
 
 use anyhow::Context as _;
-use clap::Parser as _;
 use logdrain::app::Application;
-use logdrain::cli::{Cli, Command};
-use logdrain::config::{Database, DbConfig, Secret};
+use logdrain::config::Task;
 use logdrain::pipeline::process_body;
 use logdrain::store::copy::{encode_rows, RowContext, COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use logdrain::store::partitions::Policy;
@@ -373,6 +371,12 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         "serve".into(),
         "--listen".into(),
         "127.0.0.1:0".into(),
+        "--database-url".into(),
+        db_url.to_owned(),
+        "--db-pool".into(),
+        "8".into(),
+        "--db-timeout".into(),
+        "30s".into(),
         "--api-token".into(),
         API_TOKEN.into(),
         "--query-timeout".into(),
@@ -384,16 +388,10 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     if !compact {
         args.extend(["--compact-after".into(), "0s".into()]);
     }
-    let cli = Cli::try_parse_from(args)?;
-    let Command::Serve(serve) = cli.command else {
+    let Task::Serve(config) = logdrain::config::load(&args)?.task else {
         anyhow::bail!("not serve")
     };
-    let config = serve.config(DbConfig {
-        database: Database::Url(Secret::new(db_url)),
-        pool_size: 8,
-        acquire_timeout: Duration::from_secs(30),
-    })?;
-    let app = Application::bind(config, store.clone()).await?;
+    let app = Application::bind(*config, store.clone()).await?;
     let addr = app.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run(async move {

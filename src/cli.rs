@@ -1,7 +1,8 @@
-//! The command line: every flag has an env fallback and a doc comment that becomes `--help`.
-//! Nothing else in logdrain reads environment variables.
+//! The command line, as clap reads it: every flag has an env fallback and a doc comment that
+//! becomes `--help`, and each subcommand has only the flags it uses (`logs` and `tail` know no
+//! database). `config::load` is the one caller: it adds the `--config` file's settings
+//! (`file.rs`) and turns these into validated settings.
 
-use crate::config::{ConfigError, Database, DbConfig, Secret, ServeConfig, TlsFiles};
 use crate::units::{parse_bytes, parse_duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -10,7 +11,7 @@ mod logs;
 
 pub use file::{rules_table, with_file_settings};
 pub use logs::LogsArgs;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,45 +24,8 @@ pub struct Cli {
     #[arg(long, env = "LOGDRAIN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
 
-    #[command(flatten)]
-    pub db: DbArgs,
-
-    /// Log output format of the server itself.
-    #[arg(long, env = "LOGDRAIN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
-    pub log_format: LogFormat,
-
     #[command(subcommand)]
     pub command: Command,
-
-    /// The `[rules]` table of the config file (ingest redaction, drop and sampling rules).
-    #[arg(skip)]
-    pub rules: Option<crate::rules::RulesConfig>,
-}
-
-impl Cli {
-    /// Parses the command line, filling settings from the `--config` TOML file where neither a
-    /// flag nor an environment variable gave one: flag > env > file > default.
-    pub fn parse_with_file() -> anyhow::Result<Cli> {
-        let argv: Vec<String> = std::env::args().collect();
-        let first = match Cli::try_parse_from(&argv) {
-            Ok(cli) => cli,
-            Err(e) => e.exit(),
-        };
-        let Some(path) = first.config.clone() else {
-            return Ok(first);
-        };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
-        let argv = with_file_settings(&argv, &text, |name| std::env::var_os(name).is_some())
-            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
-        let mut cli = match Cli::try_parse_from(&argv) {
-            Ok(cli) => cli,
-            Err(e) => return Err(anyhow::anyhow!("config file {}: {e}", path.display())),
-        };
-        cli.rules = file::rules_table(&text)
-            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
-        Ok(cli)
-    }
 }
 
 /// How logdrain's own logs are written.
@@ -73,9 +37,14 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// Where the database is; shared by every command.
+/// What every command that opens the database takes: where it is, and how logdrain's own logs
+/// are written.
 #[derive(Debug, Args)]
 pub struct DbArgs {
+    /// Log output format of logdrain itself.
+    #[arg(long, env = "LOGDRAIN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
     /// Postgres URL (Heroku style; `?sslmode=require` is served by rustls). When absent, a
     /// private cluster is started from this machine's PostgreSQL binaries in --pg-data.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
@@ -116,21 +85,36 @@ pub struct DbArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the drain server (migrations are applied on start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate(DbArgs),
     /// Manage apps and their drain / read tokens.
-    Apps {
-        #[command(subcommand)]
-        command: AppsCommand,
-    },
+    Apps(AppsArgs),
     /// Print an app's lines as `heroku logs` does, from a logdrain server's query API.
     Logs(LogsArgs),
     /// Print the latest lines, then stream new ones as they arrive (`heroku logs --tail`).
     Tail(LogsArgs),
     /// Run partition maintenance once (create ahead, retention, search indexes) and print what
     /// it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
-    Maintain(RetentionArgs),
+    Maintain(MaintainArgs),
+}
+
+/// `logdrain apps …`: the database, and what to do.
+#[derive(Debug, Args)]
+pub struct AppsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: AppsCommand,
+}
+
+/// `logdrain maintain`: the database and the maintenance policy.
+#[derive(Debug, Args)]
+pub struct MaintainArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 /// App management.
@@ -175,6 +159,9 @@ pub enum AppsCommand {
 /// Settings of `logdrain serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
     /// Port to listen on, on all interfaces (Heroku sets PORT). Overrides --listen.
     #[arg(long, env = "PORT")]
     pub port: Option<u16>,
@@ -298,137 +285,71 @@ pub struct RetentionArgs {
     pub compact_after: Duration,
 }
 
-impl RetentionArgs {
-    /// The validated maintenance policy.
-    pub fn policy(&self) -> Result<crate::store::partitions::Policy, ConfigError> {
-        use crate::store::partitions::{check_interval, Policy};
-        check_interval(self.partition_interval).map_err(|message| ConfigError {
-            setting: "LOGDRAIN_PARTITION_INTERVAL",
-            message,
-        })?;
-        if let Some(age) = self.retention {
-            if age < self.partition_interval {
-                return Err(ConfigError {
-                    setting: "LOGDRAIN_RETENTION",
-                    message: "must be at least LOGDRAIN_PARTITION_INTERVAL".into(),
-                });
-            }
-        }
-        Ok(Policy {
-            interval: self.partition_interval,
-            max_age: self.retention,
-            max_db_bytes: self.max_db_size.map(|b| b as u64),
-            search_index: self.search_index,
-            search_index_max_age: self.search_index_age,
-            index_build_memory: self.index_build_memory as u64,
-            compact_after: (!self.compact_after.is_zero()).then_some(self.compact_after),
-        })
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl DbArgs {
-    /// The validated database settings.
-    pub fn config(&self) -> Result<DbConfig, ConfigError> {
-        if self.db_pool < 2 {
-            return Err(ConfigError {
-                setting: "LOGDRAIN_DB_POOL",
-                message: "must be at least 2".into(),
-            });
+    /// The text `logdrain <words> --help` prints.
+    fn help(words: &[&str]) -> String {
+        let mut argv = vec!["logdrain"];
+        argv.extend_from_slice(words);
+        argv.push("--help");
+        match Cli::try_parse_from(argv) {
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => e.to_string(),
+            other => panic!("{words:?} --help did not print help: {other:?}"),
         }
-        let database = match self.database_url.as_deref().filter(|u| !u.is_empty()) {
-            Some(url) => Database::Url(Secret::new(url)),
-            None => Database::Private {
-                data_dir: self.pg_data.clone(),
-                bin_dir: self.pg_bin.clone(),
-                run_as: self.pg_user.clone(),
-            },
-        };
-        Ok(DbConfig {
-            database,
-            pool_size: self.db_pool,
-            acquire_timeout: self.db_timeout,
-        })
     }
-}
 
-impl ServeArgs {
-    /// The validated server settings.
-    pub fn config(&self, db: DbConfig) -> Result<ServeConfig, ConfigError> {
-        let listen = match self.port {
-            Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
-            None => self.listen,
-        };
-        let nonzero = |setting: &'static str, v: usize| {
-            if v == 0 {
-                Err(ConfigError {
-                    setting,
-                    message: "must be greater than zero".into(),
-                })
-            } else {
-                Ok(v)
+    const DATABASE_FLAGS: [&str; 7] = [
+        "--database-url",
+        "--pg-data",
+        "--pg-bin",
+        "--pg-user",
+        "--db-pool",
+        "--db-timeout",
+        "--log-format",
+    ];
+
+    #[test]
+    fn each_command_s_help_lists_only_the_flags_it_uses() {
+        for client in ["logs", "tail"] {
+            let text = help(&[client]);
+            for flag in DATABASE_FLAGS {
+                assert!(
+                    !text.contains(flag),
+                    "`{client} --help` shows {flag}:\n{text}"
+                );
             }
-        };
-        nonzero("LOGDRAIN_MAX_BODY", self.max_body)?;
-        nonzero("LOGDRAIN_MAX_FRAME", self.max_frame)?;
-        nonzero("LOGDRAIN_BATCH_BYTES", self.batch_bytes)?;
-        nonzero("LOGDRAIN_WRITERS", self.writers)?;
-        if self.queue_bytes < self.max_body.saturating_mul(2) {
-            return Err(ConfigError {
-                setting: "LOGDRAIN_QUEUE_BYTES",
-                message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
-            });
+            for flag in ["--app", "--token", "--url", "--config"] {
+                assert!(
+                    text.contains(flag),
+                    "`{client} --help` lacks {flag}:\n{text}"
+                );
+            }
+            assert!(!text.contains("--max-body"), "{text}");
         }
-        if self.writers as u32 >= db.pool_size {
-            return Err(ConfigError {
-                setting: "LOGDRAIN_WRITERS",
-                message: format!("must be below LOGDRAIN_DB_POOL ({})", db.pool_size),
-            });
+        for db_command in [
+            &["serve"][..],
+            &["migrate"],
+            &["apps", "create"],
+            &["maintain"],
+        ] {
+            let text = help(db_command);
+            for flag in DATABASE_FLAGS {
+                assert!(
+                    text.contains(flag),
+                    "`{db_command:?} --help` lacks {flag}:\n{text}"
+                );
+            }
+            assert!(!text.contains("--token"), "{db_command:?}: {text}");
         }
-        let token = |setting: &'static str, t: &Option<String>| match t.as_deref() {
-            None | Some("") => Ok(None),
-            Some(t) if t.len() < 16 || t.contains(':') => Err(ConfigError {
-                setting,
-                message: "must be at least 16 characters and contain no ':'".into(),
-            }),
-            Some(t) => Ok(Some(Secret::new(t))),
-        };
-        Ok(ServeConfig {
-            listen,
-            drain_token: token("LOGDRAIN_DRAIN_TOKEN", &self.drain_token)?,
-            api_token: token("LOGDRAIN_API_TOKEN", &self.api_token)?,
-            db,
-            max_body_bytes: self.max_body,
-            max_frame_bytes: self.max_frame,
-            queue_bytes: self.queue_bytes,
-            batch_bytes: self.batch_bytes,
-            writers: self.writers,
-            ack_timeout: self.ack_timeout,
-            query_timeout: self.query_timeout,
-            retry_after: self.retry_after,
-            auth_cache_ttl: self.auth_cache_ttl,
-            shutdown_grace: self.shutdown_grace,
-            tls: match (&self.tls_cert, &self.tls_key) {
-                (Some(cert), Some(key)) => Some(TlsFiles {
-                    cert: cert.clone(),
-                    key: key.clone(),
-                }),
-                _ => None,
-            },
-            idle_timeout: self.idle_timeout,
-            body_timeout: self.body_timeout,
-            max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", self.max_connections)?,
-            maintenance: self.retention.policy()?,
-            // The `[rules]` table of the config file, when there is one, replaces these
-            // (built-in redaction, no drop or sample rule); see `Cli::parse_with_file`.
-            rules: std::sync::Arc::new(crate::rules::Rules::default()),
-            maintenance_every: if self.maintenance_every.is_zero() {
-                return Err(ConfigError {
-                    setting: "LOGDRAIN_MAINTENANCE_EVERY",
-                    message: "must be greater than zero".into(),
-                });
-            } else {
-                self.maintenance_every
-            },
-        })
+        assert!(help(&["serve"]).contains("--max-body"));
+        for other in [&["migrate"][..], &["apps", "list"], &["maintain"]] {
+            let text = help(other);
+            assert!(!text.contains("--max-body"), "{other:?}: {text}");
+            assert!(!text.contains("--api-token"), "{other:?}: {text}");
+        }
+        assert!(help(&["maintain"]).contains("--retention"));
+        assert!(!help(&["migrate"]).contains("--retention"));
     }
 }

@@ -1,9 +1,20 @@
-//! Validated settings. The CLI (`cli.rs`) reads flags and env vars; this module holds the typed
-//! values they become (durations, byte sizes, secrets that never print), checked once.
+//! Validated settings, finished in one place: [`load`] turns the command line, the
+//! environment and the `--config` file (flag > env > file > default; clap's structs are in
+//! `cli.rs`) into the settings of one command, every value checked and the ingest rules
+//! compiled. Nothing else reads environment variables; `main` only dispatches on the result.
 
+use crate::cli::{
+    rules_table, with_file_settings, AppsCommand, Cli, Command, DbArgs, LogFormat, LogsArgs,
+    RetentionArgs, ServeArgs,
+};
+use crate::client::LogsRequest;
+use crate::rules::Rules;
+use crate::store::partitions::{check_interval, Policy};
+use clap::Parser as _;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A secret (token, password-bearing URL) that never appears in `Debug` or logs.
@@ -95,11 +106,11 @@ pub struct ServeConfig {
     /// Connections served at once.
     pub max_connections: usize,
     /// Partitions, retention and search indexes.
-    pub maintenance: crate::store::partitions::Policy,
+    pub maintenance: Policy,
     /// How often the maintenance task runs.
     pub maintenance_every: Duration,
     /// Ingest rules (`[rules]` of the config file), compiled once.
-    pub rules: std::sync::Arc<crate::rules::Rules>,
+    pub rules: Arc<Rules>,
 }
 
 /// PEM files for serving HTTPS directly.
@@ -119,6 +130,238 @@ pub struct ConfigError {
     pub setting: &'static str,
     /// What is wrong with it.
     pub message: String,
+}
+
+/// One command and its validated settings: what `main` dispatches on.
+#[derive(Debug)]
+pub struct Settings {
+    /// How logdrain's own logs are written (`pretty` for the client commands).
+    pub log_format: LogFormat,
+    /// The command.
+    pub task: Task,
+}
+
+/// What to run, with everything it needs.
+#[derive(Debug)]
+pub enum Task {
+    /// `logdrain serve`.
+    Serve(Box<ServeConfig>),
+    /// `logdrain migrate`.
+    Migrate(DbConfig),
+    /// `logdrain apps …`.
+    Apps(DbConfig, AppsCommand),
+    /// `logdrain maintain`: the policy to apply once.
+    Maintain(DbConfig, Policy),
+    /// `logdrain logs` / `logdrain tail`: a query-API client, no database.
+    Logs(LogsRequest),
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The command line itself; also `--help` and `--version`, which clap prints on `exit()`.
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    /// The `--config` file: unreadable, not TOML, an unknown key, a bad value or a bad rule.
+    #[error("config file {}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key or rule.
+        message: String,
+    },
+    /// A value that parsed but is out of range.
+    #[error(transparent)]
+    Invalid(#[from] ConfigError),
+}
+
+/// Turns the command line (`argv`, program name first), the environment and the `--config`
+/// file into the validated settings of one command, ingest rules compiled.
+pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
+    let first = Cli::try_parse_from(argv)?;
+    let (cli, rules) = match first.config.clone() {
+        None => (first, None),
+        Some(path) => {
+            let file_error = |message: String| LoadError::File {
+                path: path.clone(),
+                message,
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| file_error(e.to_string()))?;
+            let argv = with_file_settings(argv, &text, |name| std::env::var_os(name).is_some())
+                .map_err(file_error)?;
+            let cli = Cli::try_parse_from(&argv).map_err(|e| file_error(e.to_string()))?;
+            let rules = match rules_table(&text).map_err(file_error)? {
+                // Compiled once, before anything is served: a bad rule stops start-up.
+                Some(table) => {
+                    Some(crate::rules::compile(&table).map_err(|e| file_error(e.to_string()))?)
+                }
+                None => None,
+            };
+            (cli, rules)
+        }
+    };
+    Ok(match cli.command {
+        Command::Serve(args) => Settings {
+            log_format: args.db.log_format,
+            task: Task::Serve(Box::new(serve(&args, rules.unwrap_or_default())?)),
+        },
+        Command::Migrate(db) => Settings {
+            log_format: db.log_format,
+            task: Task::Migrate(database(&db)?),
+        },
+        Command::Apps(apps) => Settings {
+            log_format: apps.db.log_format,
+            task: Task::Apps(database(&apps.db)?, apps.command),
+        },
+        Command::Maintain(args) => Settings {
+            log_format: args.db.log_format,
+            task: Task::Maintain(database(&args.db)?, policy(&args.retention)?),
+        },
+        Command::Logs(args) => client(&args, false),
+        Command::Tail(args) => client(&args, true),
+    })
+}
+
+/// `logs`/`tail`: what the client asks the server for.
+fn client(args: &LogsArgs, tail: bool) -> Settings {
+    Settings {
+        log_format: LogFormat::Pretty,
+        task: Task::Logs(LogsRequest {
+            url: args.url.clone(),
+            token: args.token.clone(),
+            app: args.app.clone(),
+            params: args.params(),
+            tail: tail || args.tail,
+            colour: args.no_color.then_some(false),
+        }),
+    }
+}
+
+/// The validated maintenance policy.
+fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
+    check_interval(args.partition_interval).map_err(|message| ConfigError {
+        setting: "LOGDRAIN_PARTITION_INTERVAL",
+        message,
+    })?;
+    if let Some(age) = args.retention {
+        if age < args.partition_interval {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_RETENTION",
+                message: "must be at least LOGDRAIN_PARTITION_INTERVAL".into(),
+            });
+        }
+    }
+    Ok(Policy {
+        interval: args.partition_interval,
+        max_age: args.retention,
+        max_db_bytes: args.max_db_size.map(|b| b as u64),
+        search_index: args.search_index,
+        search_index_max_age: args.search_index_age,
+        index_build_memory: args.index_build_memory as u64,
+        compact_after: (!args.compact_after.is_zero()).then_some(args.compact_after),
+    })
+}
+
+/// The validated database settings.
+fn database(args: &DbArgs) -> Result<DbConfig, ConfigError> {
+    if args.db_pool < 2 {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_DB_POOL",
+            message: "must be at least 2".into(),
+        });
+    }
+    let database = match args.database_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => Database::Url(Secret::new(url)),
+        None => Database::Private {
+            data_dir: args.pg_data.clone(),
+            bin_dir: args.pg_bin.clone(),
+            run_as: args.pg_user.clone(),
+        },
+    };
+    Ok(DbConfig {
+        database,
+        pool_size: args.db_pool,
+        acquire_timeout: args.db_timeout,
+    })
+}
+
+/// The validated server settings; `rules` are the compiled `[rules]` of the config file (the
+/// builtin redaction when it has none).
+fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
+    let db = database(&args.db)?;
+    let listen = match args.port {
+        Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+        None => args.listen,
+    };
+    let nonzero = |setting: &'static str, v: usize| {
+        if v == 0 {
+            Err(ConfigError {
+                setting,
+                message: "must be greater than zero".into(),
+            })
+        } else {
+            Ok(v)
+        }
+    };
+    nonzero("LOGDRAIN_MAX_BODY", args.max_body)?;
+    nonzero("LOGDRAIN_MAX_FRAME", args.max_frame)?;
+    nonzero("LOGDRAIN_BATCH_BYTES", args.batch_bytes)?;
+    nonzero("LOGDRAIN_WRITERS", args.writers)?;
+    if args.queue_bytes < args.max_body.saturating_mul(2) {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_QUEUE_BYTES",
+            message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
+        });
+    }
+    if args.writers as u32 >= db.pool_size {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_WRITERS",
+            message: format!("must be below LOGDRAIN_DB_POOL ({})", db.pool_size),
+        });
+    }
+    if args.maintenance_every.is_zero() {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_MAINTENANCE_EVERY",
+            message: "must be greater than zero".into(),
+        });
+    }
+    let token = |setting: &'static str, t: &Option<String>| match t.as_deref() {
+        None | Some("") => Ok(None),
+        Some(t) if t.len() < 16 || t.contains(':') => Err(ConfigError {
+            setting,
+            message: "must be at least 16 characters and contain no ':'".into(),
+        }),
+        Some(t) => Ok(Some(Secret::new(t))),
+    };
+    Ok(ServeConfig {
+        listen,
+        drain_token: token("LOGDRAIN_DRAIN_TOKEN", &args.drain_token)?,
+        api_token: token("LOGDRAIN_API_TOKEN", &args.api_token)?,
+        db,
+        max_body_bytes: args.max_body,
+        max_frame_bytes: args.max_frame,
+        queue_bytes: args.queue_bytes,
+        batch_bytes: args.batch_bytes,
+        writers: args.writers,
+        ack_timeout: args.ack_timeout,
+        query_timeout: args.query_timeout,
+        retry_after: args.retry_after,
+        auth_cache_ttl: args.auth_cache_ttl,
+        shutdown_grace: args.shutdown_grace,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
+        idle_timeout: args.idle_timeout,
+        body_timeout: args.body_timeout,
+        max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", args.max_connections)?,
+        maintenance: policy(&args.retention)?,
+        maintenance_every: args.maintenance_every,
+        rules: Arc::new(rules),
+    })
 }
 
 #[cfg(test)]

@@ -2,109 +2,100 @@
 
 use anyhow::Context as _;
 use logdrain::app::{self, Application};
-use logdrain::cli::{AppsCommand, Cli, Command, LogFormat};
+use logdrain::cli::{AppsCommand, LogFormat};
+use logdrain::config::{self, LoadError, Settings, Task};
 use logdrain::record::AppName;
 use logdrain::store::apps::TokenKind;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse_with_file()?;
-    init_tracing(cli.log_format);
-    if let Command::Logs(args) | Command::Tail(args) = &cli.command {
-        let tail = args.tail || matches!(cli.command, Command::Tail(_));
-        return logdrain::client::run(logdrain::client::LogsRequest {
-            url: args.url.clone(),
-            token: args.token.clone(),
-            app: args.app.clone(),
-            params: args.params(),
-            tail,
-            colour: args.no_color.then_some(false),
-        })
-        .await;
-    }
-    let db_config = cli.db.config()?;
-
-    match cli.command {
-        Command::Serve(args) => {
-            let mut config = args.config(db_config.clone())?;
-            if let Some(rules) = &cli.rules {
-                // Compiled once, before anything is served: a bad rule stops start-up.
-                config.rules = std::sync::Arc::new(
-                    logdrain::rules::compile(rules)
-                        .map_err(|e| anyhow::anyhow!("config file: {e}"))?,
-                );
-            }
-            let db = app::open_database(&db_config).await?;
-            let application = Application::bind(config.clone(), db.store.clone()).await?;
-            tracing::info!(
-                version = env!("CARGO_PKG_VERSION"),
-                listen = %application.local_addr()?,
-                database = %app::describe_database(&db_config),
-                quick_start = config.drain_token.is_some(),
-                https = config.tls.is_some(),
-                idle_timeout = ?config.idle_timeout,
-                max_frame_bytes = config.max_frame_bytes,
-                max_body_bytes = config.max_body_bytes,
-                queue_bytes = config.queue_bytes,
-                writers = config.writers,
-                retention = ?config.maintenance.max_age,
-                max_db_bytes = ?config.maintenance.max_db_bytes,
-                partition_interval = ?config.maintenance.interval,
-                "logdrain serving"
-            );
-            let result = application.run(app::shutdown_signal()).await;
-            drop(db);
-            result
-        }
-        Command::Migrate => {
+    let argv: Vec<String> = std::env::args().collect();
+    let Settings { log_format, task } = match config::load(&argv) {
+        Ok(settings) => settings,
+        // Usage errors, `--help` and `--version`: clap prints them and picks the exit code.
+        Err(LoadError::Cli(e)) => e.exit(),
+        Err(e) => return Err(e.into()),
+    };
+    init_tracing(log_format);
+    match task {
+        Task::Logs(request) => logdrain::client::run(request).await,
+        Task::Serve(config) => serve(*config).await,
+        Task::Migrate(db_config) => {
             let db = app::open_database(&db_config).await?;
             println!("migrations applied");
             db.store.close().await;
             Ok(())
         }
-        Command::Apps { command } => {
+        Task::Apps(db_config, command) => {
             let db = app::open_database(&db_config).await?;
             let result = apps(&db.store, command).await;
             db.store.close().await;
             result
         }
-        Command::Maintain(args) => {
-            let policy = args.policy()?;
+        Task::Maintain(db_config, policy) => {
             let db = app::open_database(&db_config).await?;
             let now = chrono::Utc::now().timestamp_micros();
             let result = db.store.maintain(&policy, now).await;
             db.store.close().await;
-            let report = result?;
-            if !report.ran {
-                println!("another process is running maintenance; nothing done");
-                return Ok(());
-            }
-            for name in &report.created {
-                println!("created {name}");
-            }
-            for (name, why) in &report.dropped {
-                println!("dropped {name} ({})", why.as_str());
-            }
-            for name in &report.indexed {
-                println!("search index built on {name}");
-            }
-            for name in &report.compacted {
-                println!("compacted {name}");
-            }
-            println!(
-                "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
-                report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes
-            );
-            if let Some(w) = &report.warning {
-                println!("warning: {w}");
-            }
-            for e in &report.errors {
-                println!("not done (retried next run): {e}");
-            }
+            print_maintenance(&result?);
             Ok(())
         }
-        Command::Logs(_) | Command::Tail(_) => Ok(()), // handled above, without a database
+    }
+}
+
+/// `logdrain serve`: open the database, bind, log the settings, run until SIGTERM.
+async fn serve(config: config::ServeConfig) -> anyhow::Result<()> {
+    let db = app::open_database(&config.db).await?;
+    let application = Application::bind(config.clone(), db.store.clone()).await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        listen = %application.local_addr()?,
+        database = %app::describe_database(&config.db),
+        quick_start = config.drain_token.is_some(),
+        https = config.tls.is_some(),
+        idle_timeout = ?config.idle_timeout,
+        max_frame_bytes = config.max_frame_bytes,
+        max_body_bytes = config.max_body_bytes,
+        queue_bytes = config.queue_bytes,
+        writers = config.writers,
+        retention = ?config.maintenance.max_age,
+        max_db_bytes = ?config.maintenance.max_db_bytes,
+        partition_interval = ?config.maintenance.interval,
+        "logdrain serving"
+    );
+    let result = application.run(app::shutdown_signal()).await;
+    drop(db);
+    result
+}
+
+/// What `logdrain maintain` did, one line per change.
+fn print_maintenance(report: &logdrain::store::partitions::Report) {
+    if !report.ran {
+        println!("another process is running maintenance; nothing done");
+        return;
+    }
+    for name in &report.created {
+        println!("created {name}");
+    }
+    for (name, why) in &report.dropped {
+        println!("dropped {name} ({})", why.as_str());
+    }
+    for name in &report.indexed {
+        println!("search index built on {name}");
+    }
+    for name in &report.compacted {
+        println!("compacted {name}");
+    }
+    println!(
+        "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
+        report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes
+    );
+    if let Some(w) = &report.warning {
+        println!("warning: {w}");
+    }
+    for e in &report.errors {
+        println!("not done (retried next run): {e}");
     }
 }
 

@@ -125,7 +125,7 @@ mod tests {
 
     fn serve_args(argv: &[String]) -> ServeArgs {
         match Cli::try_parse_from(argv).map(|c| c.command) {
-            Ok(Command::Serve(s)) => s,
+            Ok(Command::Serve(s)) => *s,
             other => panic!("{other:?}"),
         }
     }

@@ -51,10 +51,7 @@ impl DrainAuth {
         retry_after: Duration,
     ) -> Result<i64, HttpError> {
         let (name, password) = basic_credentials(headers).ok_or(HttpError::Unauthorized)?;
-        let unavailable = |e: crate::store::StoreError| HttpError::Unavailable {
-            reason: format!("auth lookup: {e}"),
-            retry_after,
-        };
+        let unavailable = |e: crate::store::StoreError| HttpError::unavailable(e, retry_after);
 
         if let Some(shared) = &self.shared_token {
             if constant_time_eq(password.as_bytes(), shared.expose().as_bytes()) {

@@ -1,13 +1,36 @@
-//! The one place that picks status codes: every error the HTTP layer can return, and how it
-//! is answered. 5xx bodies say nothing internal; the cause is logged once, here.
+//! The one place that picks status codes, for the drain and the query API alike: every error a
+//! handler can return, and how it is answered. Handlers return [`HttpError`] and use `?`;
+//! `From` conversions bring the lower layers' errors here typed, and they are turned into
+//! text only when logged. 5xx bodies say nothing internal; the cause is logged once, here.
+//!
+//! | error | status | body |
+//! |---|---|---|
+//! | drain credentials missing or wrong | 401 + `WWW-Authenticate: Basic` | text |
+//! | body over `LOGDRAIN_MAX_BODY` (also after gzip) | 413 | text |
+//! | unsupported or broken `Content-Encoding` | 400 | text |
+//! | queue full, shutting down, write failed, database unreachable, body or commit too slow | 503 + `Retry-After` | text |
+//! | query parameter not understood | 400 `bad_param` | JSON |
+//! | bearer token missing or wrong | 401 `unauthorized` + `WWW-Authenticate: Bearer` | JSON |
+//! | token for another app | 403 `forbidden` | JSON |
+//! | unknown app | 404 `not_found` | JSON |
+//! | read past `LOGDRAIN_QUERY_TIMEOUT` | 503 `query_timeout` | JSON |
+//! | database failure on a read | 503 `unavailable` | JSON |
+//!
+//! The drain never answers 4xx because of what the body holds (docs/drain.md, "Statuses"):
+//! Logplex drops a frame for good on a 4xx, so everything transient is a 503.
 
+use crate::ingest::IngestError;
+use crate::query::params::ParamError;
+use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use std::time::Duration;
 
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    // The drain (`POST /logs`), answered in plain text.
     /// Missing or wrong drain credentials.
     #[error("unauthorized")]
     Unauthorized,
@@ -17,52 +40,130 @@ pub enum HttpError {
         /// The configured limit.
         limit: usize,
     },
-    /// A request that cannot be understood regardless of what its lines hold.
+    /// A request that cannot be understood regardless of what its lines hold (its encoding).
     #[error("{0}")]
     BadRequest(String),
-    /// Try again later: the queue is full, Postgres is unreachable, or the server is stopping.
-    #[error("unavailable: {reason}")]
+    /// Try again later: Logplex retries on a 503.
+    #[error("unavailable: {cause}")]
     Unavailable {
-        /// Logged, never sent.
-        reason: String,
+        /// Why; logged, never sent.
+        cause: Unavailable,
         /// Sent as Retry-After.
         retry_after: Duration,
     },
+
+    // The query API, answered as `{"error": {"code", "message"}}`.
+    /// 400 naming the parameter.
+    #[error(transparent)]
+    BadParam(#[from] ParamError),
+    /// 401: no valid bearer token.
+    #[error("a valid bearer token is required")]
+    BearerRequired,
+    /// 403.
+    #[error("this token does not cover app {0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("no app named {0}")]
+    NotFound(String),
+    /// 503: the database failed (logged, not shown), or a read ran past
+    /// `LOGDRAIN_QUERY_TIMEOUT` (`query_timeout`, with advice).
+    #[error("database unavailable")]
+    Read(#[from] StoreError),
+}
+
+/// Why the drain answers 503, kept typed until it is logged.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    /// The credential lookup could not reach the database.
+    #[error("auth lookup: {0}")]
+    Store(#[from] StoreError),
+    /// The write queue refused the job, or its batch failed.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The body did not arrive within `LOGDRAIN_BODY_TIMEOUT`.
+    #[error("request body not received within {0:?}")]
+    BodyTimeout(Duration),
+    /// The commit did not finish within `LOGDRAIN_ACK_TIMEOUT`.
+    #[error("commit did not finish within LOGDRAIN_ACK_TIMEOUT")]
+    AckTimeout,
+}
+
+impl HttpError {
+    /// A drain 503 for `cause`, with the configured `Retry-After`.
+    pub fn unavailable(cause: impl Into<Unavailable>, retry_after: Duration) -> HttpError {
+        HttpError::Unavailable {
+            cause: cause.into(),
+            retry_after,
+        }
+    }
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        match self {
-            HttpError::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"logdrain\""),
-                )],
-                "unauthorized\n",
-            )
-                .into_response(),
-            HttpError::PayloadTooLarge { limit } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)\n"),
-            )
-                .into_response(),
-            HttpError::BadRequest(msg) => {
-                (StatusCode::BAD_REQUEST, format!("{msg}\n")).into_response()
+        let (status, code, message) = match &self {
+            HttpError::Unauthorized => {
+                let challenge = HeaderValue::from_static("Basic realm=\"logdrain\"");
+                return text(StatusCode::UNAUTHORIZED, "unauthorized", Some(challenge));
             }
-            HttpError::Unavailable {
-                reason,
-                retry_after,
-            } => {
-                tracing::warn!(%reason, "answering 503");
+            HttpError::PayloadTooLarge { limit } => {
+                let msg = format!("request body larger than {limit} bytes (LOGDRAIN_MAX_BODY)");
+                return text(StatusCode::PAYLOAD_TOO_LARGE, &msg, None);
+            }
+            HttpError::BadRequest(msg) => return text(StatusCode::BAD_REQUEST, msg, None),
+            HttpError::Unavailable { cause, retry_after } => {
+                tracing::warn!(reason = %cause, "answering 503");
                 let secs = retry_after.as_secs().max(1);
+                let mut res = text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily unavailable, retry",
+                    None,
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                return res;
+            }
+            HttpError::BadParam(_) => (StatusCode::BAD_REQUEST, "bad_param", self.to_string()),
+            HttpError::BearerRequired => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string())
+            }
+            HttpError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
+            HttpError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
+            // The caller's query was too broad: say so, and how to narrow it.
+            HttpError::Read(e @ StoreError::QueryTimeout(_)) => {
+                tracing::info!(error = %e, "query API: read stopped by its timeout");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, HeaderValue::from(secs))],
-                    "temporarily unavailable, retry\n",
+                    "query_timeout",
+                    format!("{e}; narrow it with since/until or more filters"),
                 )
-                    .into_response()
             }
+            HttpError::Read(e) => {
+                tracing::warn!(error = %e, "query API: database error");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    self.to_string(),
+                )
+            }
+        };
+        let body = json!({"error": {"code": code, "message": message}});
+        let mut res = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"logdrain\""),
+            );
         }
+        res
     }
+}
+
+/// A plain-text drain answer: the message and a newline.
+fn text(status: StatusCode, message: &str, challenge: Option<HeaderValue>) -> Response {
+    let mut res = (status, format!("{message}\n")).into_response();
+    if let Some(challenge) = challenge {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    res
 }

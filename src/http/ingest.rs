@@ -2,7 +2,7 @@
 //! body (size capped, gzip decoded), then `pipeline::run` makes the rows, the write queue takes
 //! them, and `204` only once every line is committed.
 
-use super::error::HttpError;
+use super::error::{HttpError, Unavailable};
 use super::AppState;
 use crate::ingest::IngestError;
 use crate::pipeline;
@@ -43,10 +43,6 @@ async fn receive(
 ) -> Result<StatusCode, HttpError> {
     let limits = &state.limits;
     let retry_after = limits.retry_after;
-    let unavailable = |reason: String| HttpError::Unavailable {
-        reason,
-        retry_after,
-    };
 
     // 1. Who is it? Decided before the body is read.
     let app_id = state.auth.check(headers, retry_after).await?;
@@ -68,9 +64,8 @@ async fn receive(
         axum::body::to_bytes(body, limits.max_body_bytes),
     )
     .await
-    .map_err(|_| HttpError::Unavailable {
-        reason: format!("request body not received within {:?}", limits.body_timeout),
-        retry_after: limits.retry_after,
+    .map_err(|_| {
+        HttpError::unavailable(Unavailable::BodyTimeout(limits.body_timeout), retry_after)
     })?
     .map_err(|_| HttpError::PayloadTooLarge {
         limit: limits.max_body_bytes,
@@ -123,20 +118,17 @@ async fn receive(
     let ack = state
         .queue
         .submit(job)
-        .map_err(|e| unavailable(e.to_string()))?;
-    match tokio::time::timeout(limits.ack_timeout, ack).await {
-        Ok(Ok(Ok(outcome))) => {
-            if outcome == crate::store::JobOutcome::Stored {
-                metrics.record_rules(job_app, &job_rules);
-            }
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Ok(Ok(Err(e))) => Err(unavailable(e.to_string())),
-        Ok(Err(_)) => Err(unavailable(IngestError::Closed.to_string())),
-        Err(_) => Err(unavailable(
-            "commit did not finish within LOGDRAIN_ACK_TIMEOUT".into(),
-        )),
+        .map_err(|e| HttpError::unavailable(e, retry_after))?;
+    let outcome = match tokio::time::timeout(limits.ack_timeout, ack).await {
+        Ok(Ok(written)) => written.map_err(|e| HttpError::unavailable(e, retry_after))?,
+        // The writer dropped the job's answer: it is shutting down.
+        Ok(Err(_)) => return Err(HttpError::unavailable(IngestError::Closed, retry_after)),
+        Err(_) => return Err(HttpError::unavailable(Unavailable::AckTimeout, retry_after)),
+    };
+    if outcome == crate::store::JobOutcome::Stored {
+        metrics.record_rules(job_app, &job_rules);
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The body as sent, or gunzipped when `Content-Encoding: gzip` (capped at `max` bytes).

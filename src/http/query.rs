@@ -2,13 +2,11 @@
 //! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
 //! `query::format`.
 
-mod error;
 mod tail;
-
-pub use error::ApiError;
 
 pub use tail::tail;
 
+use super::error::HttpError;
 use super::AppState;
 use crate::config::Secret;
 use crate::query::format::{self, rfc3339};
@@ -50,7 +48,7 @@ pub enum Scope {
 }
 
 /// Checks the bearer token: the server token, or an app's read token.
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiError> {
+async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -60,7 +58,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiEr
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthorized)?;
+        .ok_or(HttpError::BearerRequired)?;
     if let Some(server) = &state.query.api_token {
         if constant_time_eq(token.as_bytes(), server.expose().as_bytes()) {
             return Ok(Scope::All);
@@ -68,21 +66,21 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, ApiEr
     }
     match state.store.app_by_read_token(&hash_token(token)).await? {
         Some((id, name)) => Ok(Scope::App { id, name }),
-        None => Err(ApiError::Unauthorized),
+        None => Err(HttpError::BearerRequired),
     }
 }
 
 /// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
-async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, ApiError> {
+async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, HttpError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
-        Scope::App { .. } => Err(ApiError::Forbidden(app.to_owned())),
+        Scope::App { .. } => Err(HttpError::Forbidden(app.to_owned())),
         Scope::All => state
             .store
             .app_by_name(app)
             .await?
             .map(|a| a.id)
-            .ok_or_else(|| ApiError::NotFound(app.to_owned())),
+            .ok_or_else(|| HttpError::NotFound(app.to_owned())),
     }
 }
 
@@ -100,16 +98,16 @@ pub struct AppRequest {
 }
 
 impl axum::extract::FromRequestParts<AppState> for AppRequest {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, HttpError> {
         let Path(path) =
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
-                .map_err(|_| ApiError::NotFound(String::new()))?;
+                .map_err(|_| HttpError::NotFound(String::new()))?;
         let app = path.get("app").cloned().unwrap_or_default();
         let app_id = app_scope(state, &parts.headers, &app).await?;
         Ok(AppRequest {
@@ -123,7 +121,7 @@ impl axum::extract::FromRequestParts<AppState> for AppRequest {
 
 impl AppRequest {
     /// The `/logs`-style filters, `n` defaulting to `default_n`.
-    pub fn log_query(&self, default_n: i64) -> Result<LogQuery, ApiError> {
+    pub fn log_query(&self, default_n: i64) -> Result<LogQuery, HttpError> {
         Ok(parse_log_query(
             &self.query,
             self.accept.as_deref(),
@@ -133,7 +131,7 @@ impl AppRequest {
     }
 
     /// `since`/`until` of the aggregate endpoints (default: the last hour).
-    pub fn range(&self) -> Result<TimeRange, ApiError> {
+    pub fn range(&self) -> Result<TimeRange, HttpError> {
         Ok(params::parse_range(&self.query, now_us())?)
     }
 }
@@ -152,7 +150,10 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// `GET /api/apps`.
-pub async fn apps(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn apps(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let scope = authorize(&state, &headers).await?;
     let apps = state.store.list_apps().await?;
     let list: Vec<Value> = apps
@@ -205,7 +206,7 @@ fn lines_response(rows: &[LineRow], app: &str, format: Format, next: Option<Stri
 }
 
 /// `GET /api/apps/{app}/logs`.
-pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let q = req.log_query(DEFAULT_LINES)?;
     let page = state.store.lines_page(app_id, &q.filter).await?;
@@ -222,7 +223,7 @@ pub async fn logs(State(state): State<AppState>, req: AppRequest) -> Result<Resp
 }
 
 /// `GET /api/apps/{app}/events`: api and system lines, newest first.
-pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let mut q = req.log_query(DEFAULT_LINES)?;
     q.filter.kinds = vec![Kind::Api, Kind::System];
@@ -241,7 +242,7 @@ pub async fn request(
     State(state): State<AppState>,
     Path((_, request_id)): Path<(String, String)>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let (app, app_id) = (req.app.as_str(), req.app_id);
     let parsed = req.log_query(MAX_LINES)?;
     let q = LogQuery {
@@ -283,7 +284,7 @@ fn in_range(range: TimeRange, body: Value) -> Response {
 pub async fn stats_requests(
     State(state): State<AppState>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let query = req.query.as_str();
     let range = req.range()?;
@@ -332,7 +333,7 @@ pub async fn stats_requests(
 pub async fn stats_errors(
     State(state): State<AppState>,
     req: AppRequest,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
     let codes: Vec<Value> = state
@@ -357,7 +358,10 @@ pub async fn stats_errors(
 }
 
 /// `GET /api/apps/{app}/metrics`.
-pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    req: AppRequest,
+) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let query = req.query.as_str();
     let range = req.range()?;
@@ -393,7 +397,7 @@ pub async fn metrics(State(state): State<AppState>, req: AppRequest) -> Result<R
 }
 
 /// `GET /api/apps/{app}/loss`.
-pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
     let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
@@ -402,7 +406,7 @@ pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Resp
         .rule_events(app_id, range)
         .await?
         .into_iter()
-        .map(|(rule, action, count)| json!({"rule": rule, "action": action, "count": count}))
+        .map(|t| json!({"rule": t.rule, "action": t.action, "count": t.count}))
         .collect();
     Ok(in_range(
         range,

@@ -26,9 +26,9 @@ pub enum IngestError {
     /// The server is shutting down and takes no new work.
     #[error("shutting down")]
     Closed,
-    /// The batch holding the job failed to commit.
+    /// The batch holding the job failed to commit (shared by every job of that batch).
     #[error("write failed: {0}")]
-    WriteFailed(String),
+    WriteFailed(Arc<StoreError>),
 }
 
 /// The answer a handler awaits: what became of its job once the batch committed.
@@ -225,9 +225,9 @@ async fn write(store: &Store, batch: Vec<Pending>, metrics: &Metrics) {
             metrics.record_failed_batch();
             let unavailable = matches!(e, StoreError::Unavailable(_));
             tracing::warn!(jobs = jobs.len(), unavailable, error = %e, "batch failed; requests answered 503");
-            let msg = e.to_string();
+            let e = Arc::new(e);
             for (ack, _permit) in acks {
-                let _ = ack.send(Err(IngestError::WriteFailed(msg.clone())));
+                let _ = ack.send(Err(IngestError::WriteFailed(Arc::clone(&e))));
             }
         }
     }

@@ -2,7 +2,7 @@
 //! space or dash, with a card network's prefix and length and a valid Luhn check digit, and
 //! not part of a word, a decimal, a hyphenated id or a phone number.
 
-use super::redact::{Span, Spans, REDACTED, R_CARDS};
+use super::spans::{Span, Spans, REDACTED, R_CARDS};
 use std::borrow::Cow;
 
 /// The shortest card number.

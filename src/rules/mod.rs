@@ -57,15 +57,19 @@
 mod apply;
 mod cards;
 mod config;
+mod keys;
 mod matching;
 mod redact;
 mod shapes;
+mod spans;
 
 pub use apply::{apply, Applied, RuleAction, RuleEvent};
 pub use config::{MatchRule, PatternRule, RedactConfig, RulesConfig, SampleRule};
-pub use redact::{
-    Redacted, AUTHORIZATION, CARD_NUMBERS, CLIENT_IPS, EMAILS, KEY_SHAPES, QUERY_PARAMS, REDACTED,
-    SECRET_KEYS, SECRET_NAMES,
+pub use keys::SECRET_NAMES;
+pub use redact::Redacted;
+pub use spans::{
+    AUTHORIZATION, CARD_NUMBERS, CLIENT_IPS, EMAILS, KEY_SHAPES, QUERY_PARAMS, REDACTED,
+    SECRET_KEYS,
 };
 
 use crate::record::LogRecord;

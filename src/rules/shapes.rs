@@ -3,12 +3,66 @@
 //! blocks, JWTs and prefixed API tokens; plus e-mail local parts and router `fwd` client IPs
 //! (hashed). Each pushes the spans it finds; nothing is allocated unless one is found.
 
-use super::redact::{
-    count, find_quote, Anchor, Span, Spans, REDACTED, R_AUTH, R_EMAILS, R_IPS, R_QUERY, R_SHAPES,
-    SCHEMES,
+use super::spans::{
+    count, find_quote, Span, Spans, REDACTED, R_AUTH, R_EMAILS, R_IPS, R_QUERY, R_SHAPES,
 };
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+
+/// Token prefixes of well-known services and the fewest characters that must follow.
+pub(super) const TOKEN_PREFIXES: &[(&str, usize)] = &[
+    ("sk_live_", 16),
+    ("sk_test_", 16),
+    ("rk_live_", 16),
+    ("rk_test_", 16),
+    ("whsec_", 16),
+    ("ghp_", 30),
+    ("gho_", 30),
+    ("ghu_", 30),
+    ("ghs_", 30),
+    ("ghr_", 30),
+    ("github_pat_", 30),
+    ("glpat-", 20),
+    ("xoxb-", 10),
+    ("xoxp-", 10),
+    ("xoxa-", 10),
+    ("xoxr-", 10),
+    ("xoxs-", 10),
+    ("xapp-", 10),
+    ("AIza", 30),
+    ("npm_", 30),
+    ("shpat_", 30),
+];
+
+/// Authorization schemes: the credential after one of these is the secret.
+const SCHEMES: &[&str] = &[
+    "bearer",
+    "basic",
+    "token",
+    "digest",
+    "negotiate",
+    "jwt",
+    "apikey",
+];
+
+/// What an anchor found by the automaton is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Anchor {
+    /// The last letters of a secret key name.
+    Name,
+    /// `Bearer`.
+    Bearer,
+    /// `://`: a URL that may hold `user:password@`.
+    Url,
+    /// `AKIA`/`ASIA`.
+    Aws,
+    /// `-----BEGIN `.
+    PrivateKey,
+    /// `eyJ`: a JWT.
+    Jwt,
+    /// A token prefix (exact case) and its minimum body length.
+    Prefix(usize),
+}
 
 /// The length of an authorization scheme word and the spaces after it, if `value` starts
 /// with one that is followed by a credential.
@@ -210,7 +264,10 @@ pub(super) fn fwd(text: &str, salt: &str, spans: &mut Spans<'_>) {
             let ip = part.trim();
             let start = is + lead;
             is += part.len() + 1;
-            if ip.is_empty() || ip.starts_with("ip-") {
+            // Only an address is hashed (IPv4 or IPv6 text): not a value already hashed
+            // (`ip-…`) or masked by another detector, nor text that merely sits there, so
+            // that redacting the output again changes nothing.
+            if !is_ip_text(ip) {
                 continue;
             }
             let mut h = Sha256::new();
@@ -234,3 +291,11 @@ pub(super) fn fwd(text: &str, salt: &str, spans: &mut Spans<'_>) {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Whether `text` can be an IPv4 or IPv6 address: hex digits, dots and colons, with a digit.
+fn is_ip_text(text: &str) -> bool {
+    text.bytes().any(|c| c.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || c == b'.' || c == b':')
+}

@@ -13,7 +13,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 mod compact;
 mod stats;
 
-pub use stats::{ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, METRIC_KEYS};
+pub use stats::{
+    ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
+};
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
 const FIELDS_SQL: &str = "COALESCE(fields, '{}'::jsonb) || jsonb_strip_nulls(jsonb_build_object(\

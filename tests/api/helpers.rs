@@ -1,10 +1,8 @@
 //! Test harness: one private PostgreSQL cluster per test binary (or the server named by
 //! DATABASE_URL), a fresh database per test, and the real server bound to port 0.
 
-use clap::Parser as _;
 use logdrain::app::Application;
-use logdrain::cli::Cli;
-use logdrain::config::{Database, DbConfig, Secret, ServeConfig};
+use logdrain::config::{ServeConfig, Task};
 use logdrain::store::pgcluster::{ClusterOptions, PrivateCluster};
 use logdrain::store::{PoolSettings, Store};
 use sqlx::postgres::PgConnectOptions;
@@ -69,20 +67,29 @@ pub fn url_with_database(admin: &str, db: &str) -> String {
     }
 }
 
-/// Serve settings as `logdrain serve` would parse them from these flags, with port 0.
+/// Serve settings as `logdrain serve` loads them from these flags (and the `--config` file
+/// among them, if any), with port 0 and this database.
 pub fn serve_config(db_url: &str, extra: &[&str]) -> ServeConfig {
-    let mut args = vec!["logdrain", "serve", "--listen", "127.0.0.1:0"];
+    let mut args = vec![
+        "logdrain",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        db_url,
+    ];
+    // The harness's pool unless the test sets its own.
+    for (flag, value) in [("--db-pool", "8"), ("--db-timeout", "2s")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     args.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(args).expect("flags parse");
-    let logdrain::cli::Command::Serve(serve) = cli.command else {
-        panic!("not serve")
-    };
-    let db = DbConfig {
-        database: Database::Url(Secret::new(db_url)),
-        pool_size: 8,
-        acquire_timeout: Duration::from_secs(2),
-    };
-    serve.config(db).expect("valid config")
+    let argv: Vec<String> = args.into_iter().map(str::to_owned).collect();
+    match logdrain::config::load(&argv).expect("valid settings").task {
+        Task::Serve(config) => *config,
+        other => panic!("not serve: {other:?}"),
+    }
 }
 
 /// A running server on a fresh database.
@@ -116,15 +123,20 @@ impl TestApp {
         TestApp::spawn_configured(db_url, serve_config(db_url, extra)).await
     }
 
-    /// A server with extra flags and the `[rules]` of a config file's `toml` text.
+    /// A server with extra flags and a config file holding `toml` (its `[rules]`).
     pub async fn spawn_with_rules(extra: &[&str], toml: &str) -> TestApp {
         let db_url = fresh_database_on(admin_url()).await;
-        let mut config = serve_config(&db_url, extra);
-        let rules = logdrain::cli::rules_table(toml)
-            .expect("rules parse")
-            .expect("a [rules] table");
-        config.rules =
-            std::sync::Arc::new(logdrain::rules::compile(&rules).expect("rules compile"));
+        let file = std::env::temp_dir().join(format!(
+            "logdrain-rules-{}-{}.toml",
+            std::process::id(),
+            db_url.rsplit('/').next().unwrap_or("db")
+        ));
+        std::fs::write(&file, toml).expect("write the config file");
+        let path = file.display().to_string();
+        let mut args = vec!["--config", path.as_str()];
+        args.extend_from_slice(extra);
+        let config = serve_config(&db_url, &args);
+        std::fs::remove_file(&file).ok();
         TestApp::spawn_configured(&db_url, config).await
     }
 

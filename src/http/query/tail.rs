@@ -1,7 +1,8 @@
 //! `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit,
 //! woken through the shared LISTEN/NOTIFY path (`store::notify`).
 
-use super::{now_us, ApiError, AppRequest};
+use super::{now_us, AppRequest};
+use crate::http::error::HttpError;
 use crate::http::AppState;
 use crate::query::format;
 use crate::query::params::{Format, LogQuery, DEFAULT_TAIL_LINES};
@@ -29,7 +30,7 @@ const TAIL_EXCLUDE_MAX: usize = 5_000;
 const TAIL_MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// `GET /api/apps/{app}/tail`: the last `n` matching lines, then new ones as they commit.
-pub async fn tail(State(state): State<AppState>, req: AppRequest) -> Result<Response, ApiError> {
+pub async fn tail(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let app = req.app.clone();
     let LogQuery { mut filter, format } = req.log_query(DEFAULT_TAIL_LINES)?;

@@ -4,5 +4,6 @@
 
 mod apply;
 mod compile;
+mod properties;
 mod redact;
 mod verdict;

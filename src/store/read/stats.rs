@@ -170,16 +170,16 @@ impl Store {
         })
         .await
     }
-    /// What the ingest rules did in the range: (rule, action, count), largest counts first.
+    /// What the ingest rules did in the range, per rule and action, largest counts first.
     pub async fn rule_events(
         &self,
         app_id: i64,
         range: TimeRange,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+    ) -> Result<Vec<RuleTotal>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
                 sqlx::query_as(
-                    "SELECT rule, action, sum(count)::int8 FROM rule_events \
+                    "SELECT rule, action, sum(count)::int8 AS count FROM rule_events \
              WHERE app_id = $1 AND at >= $2 AND at < $3 GROUP BY rule, action \
              ORDER BY 3 DESC, 1, 2",
                 )
@@ -192,6 +192,17 @@ impl Store {
         })
         .await
     }
+}
+
+/// One rule's total over a time range, as `/loss` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RuleTotal {
+    /// The rule's name.
+    pub rule: String,
+    /// `dropped`, `sampled_out` or `redacted` (`rules::RuleAction::as_str`).
+    pub action: String,
+    /// Lines removed, or values replaced.
+    pub count: i64,
 }
 
 /// The runtime-metrics samples `/metrics` averages, in output order.
