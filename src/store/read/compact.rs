@@ -153,16 +153,17 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
 
 /// Appends "the filter `col` may hold every one of `hashes`" (see compact/bloom.rs).
 fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k: u32) {
-    let (a, b): (Vec<i64>, Vec<i64>) = hashes.iter().map(|&h| seeds(h)).unzip();
-    qb.push(" AND NOT EXISTS (SELECT 1 FROM unnest(")
-        .push_bind(a)
-        .push("::int8[], ")
-        .push_bind(b)
-        .push(format!(
-            "::int8[]) AS p(a, b), generate_series(0, {}) AS i \
-         WHERE get_bit(c.{col}, ((p.a + i * p.b) % (length(c.{col}) * 8))::int) = 0)",
-            k - 1
-        ));
+    // Plain arithmetic on numbers computed here (no text from the request): one expression
+    // per bit, evaluated inline, is several times cheaper per chunk than a subquery.
+    for &h in hashes {
+        let (a, b) = seeds(h);
+        for i in 0..i64::from(k) {
+            qb.push(format!(
+                " AND get_bit(c.{col}, ({} % (length(c.{col}) * 8))::int) = 1",
+                a + i * b
+            ));
+        }
+    }
 }
 
 /// The newest `limit` compacted lines matching `q`, newest first, skipping chunks whose
