@@ -12,6 +12,7 @@
 //! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! WHOLE_SPAN_RUNS=0 …                               # skip the searches over every partition
 //! COMPACT=0 …                                       # keep every day as rows (no compact tier)
+//! PARTITION_HOURS=1 …                               # hourly partitions (default 24: a day)
 //! ```
 //!
 //! By default every sealed day is compacted before the queries run (as `logdrain serve` does
@@ -37,6 +38,11 @@ const API_TOKEN: &str = "bench-api-token-0123456789";
 const LINES_PER_BODY: usize = 400;
 /// Rows per COPY statement.
 const ROWS_PER_COPY: usize = 100_000;
+
+/// PARTITION_HOURS (default 24) as the partition interval.
+fn partition_interval() -> Duration {
+    Duration::from_secs(env_usize("PARTITION_HOURS", 24) as u64 * 3600)
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -150,6 +156,7 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
     let policy = Policy {
         search_index: false,
         compact_after: Some(Duration::from_secs(3600)),
+        interval: partition_interval(),
         ..Policy::default()
     };
     let t = Instant::now();
@@ -230,6 +237,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // The server makes partitions a day ahead as time passes; do what it would have done.
     let no_index = Policy {
         search_index: false,
+        interval: partition_interval(),
         ..Policy::default()
     };
     for day in 0..=days as i64 {
@@ -350,6 +358,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         let t = Instant::now();
         let build = Policy {
             compact_after: None,
+            interval: partition_interval(),
             search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
             index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
             ..Policy::default()
@@ -388,6 +397,10 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     if !compact {
         args.extend(["--compact-after".into(), "0s".into()]);
     }
+    args.extend([
+        "--partition-interval".into(),
+        format!("{}h", partition_interval().as_secs() / 3600),
+    ]);
     let Task::Serve(config) = logdrain::config::load(&args)?.task else {
         anyhow::bail!("not serve")
     };
