@@ -1,4 +1,4 @@
-//! The `logdrain logs` / `logdrain tail` client: speaks the query API (API.md §2) with
+//! The `logdrain logs` / `logdrain tail` client: speaks the query API (`GET /api/openapi.json`) with
 //! `heroku logs`' flags and prints what `heroku logs` prints, coloured on a terminal.
 
 use anyhow::{bail, Context as _};

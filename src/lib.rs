@@ -1,20 +1,29 @@
 //! logdrain: a Heroku HTTPS log drain that stores every line, parsed and typed, in Postgres.
 //!
-//! The data flows one way, and the modules follow it:
+//! Two flows, each running one way (no module imports one above it):
 //!
 //! ```text
-//! HTTP (http/)            POST /logs: auth from headers, body capped and gunzipped
-//!   → logplex/            PURE: octet-counted frames → RFC 5424 messages borrowing the body
-//!   → classify/           PURE: message → LogRecord (kind, level, fields)
-//!   → store/copy.rs       PURE: LogRecords → binary COPY tuples, encoded in the handler
-//!   → ingest/             bounded queue (bytes) → batch writers; 204 only after commit
-//!   → store/              sqlx: one transaction per batch (frame ledger + COPY + counters)
+//! POST /logs   http/ingest.rs      auth from headers, body capped and gunzipped
+//!   → pipeline                     PURE: body + context + rules → COPY rows, counts, events
+//!       → logplex/                 PURE: octet-counted frames → RFC 5424 messages
+//!       → pipeline/join.rs         PURE: split long lines joined
+//!       → classify/                PURE: message → LogRecord (kind, level, fields)
+//!       → rules/                   PURE: drop, sample, redact (a redacted line reclassified)
+//!       → store/copy.rs            PURE: LogRecords → binary COPY tuples
+//!   → ingest/                      bounded queue (bytes) → batch writers; 204 after commit
+//!   → store/write.rs               sqlx: one transaction per batch (ledger + COPY + counters)
+//!
+//! GET /api/…   http/query.rs       bearer auth, handlers, tail streaming
+//!   → query/                       PURE: parameters → store filters; rows → text/json/SSE
+//!   → store/read.rs                sqlx: filtered pages, aggregates (filters in store/filter.rs)
 //! ```
 //!
-//! `record.rs` is the shared vocabulary; `config.rs` the validated settings that `cli.rs`
-//! fills from flags and env vars; `app.rs` wires it together and owns the shutdown order.
-//! `synth.rs` generates realistic Heroku traffic for benches and the load driver. `rules/` is
-//! PURE too: the redaction, drop and sampling rules the ingest path applies to each line.
+//! `http/error.rs` is the one error → status table for both. `config.rs` turns flags, env and
+//! the config file (`cli.rs` holds clap's structs) into one command's validated settings;
+//! `main.rs` dispatches on them; `app.rs` wires the server together and owns the shutdown
+//! order. `record.rs` is the shared vocabulary, `units.rs` the duration and size parsers,
+//! `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
+//! load driver. The project's reference (drain contract, wire facts) is in `docs/`.
 
 pub mod app;
 pub mod classify;

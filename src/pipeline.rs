@@ -16,8 +16,8 @@ pub use join::SPLIT_CHUNK_BYTES;
 
 use crate::classify::{classify, raw_line};
 use crate::logplex::{self, Frame, SyslogMessage};
-use crate::record::LogRecord;
-use crate::rules::{RuleEvent, Rules};
+use crate::record::{LogRecord, RuleEvent};
+use crate::rules::Rules;
 use crate::store::copy::{encode_rows, RowContext};
 
 /// What every line of one request shares, and the one limit the pipeline applies.

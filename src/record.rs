@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The family a line belongs to; decides which fields it carries (API.md §2.2).
+/// The family a line belongs to; decides which fields it carries (docs/lines.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `heroku[router]`: one line per HTTP request, or a router error (H codes).
@@ -138,7 +138,7 @@ impl fmt::Display for AppName {
 /// cleaned (invalid UTF-8, NULs, ANSI codes) or unescaped.
 pub type Text<'a> = Cow<'a, str>;
 
-/// One extracted field value (API.md §2.2: numbers are JSON numbers).
+/// One extracted field value (docs/lines.md: numbers are JSON numbers).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     /// Text as written (quotes and escapes removed).
@@ -343,7 +343,7 @@ impl LogRecord<'_> {
         }
     }
 
-    /// The line's `fields` object as the API shows it (API.md §2.2): the typed columns under
+    /// The line's `fields` object as the API shows it (docs/lines.md): the typed columns under
     /// their API names merged with the other fields.
     pub fn api_fields(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = match &self.fields {
@@ -448,4 +448,37 @@ fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
 /// Appends a JSON string literal. Writing into a `Vec` cannot fail.
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// What a rule did to lines, as the store and the metrics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// A drop rule removed the lines.
+    Dropped,
+    /// A sample rule removed the lines (they were not the one in N kept).
+    SampledOut,
+    /// A redaction rule replaced values.
+    Redacted,
+}
+
+impl RuleAction {
+    /// The name stored in `rule_events.action` and the metric's `action` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleAction::Dropped => "dropped",
+            RuleAction::SampledOut => "sampled_out",
+            RuleAction::Redacted => "redacted",
+        }
+    }
+}
+
+/// One rule's count for one request: what the write path stores and the metrics add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleEvent {
+    /// The rule's name (a builtin redaction's name, or the configured `name`).
+    pub rule: String,
+    /// What it did.
+    pub action: RuleAction,
+    /// Lines removed, or values replaced.
+    pub count: i64,
 }

@@ -1,4 +1,4 @@
-//! PURE: `app[api]` and legacy `heroku[api]` lines (PROTOCOL.md §5.2): releases, deploys,
+//! PURE: `app[api]` and legacy `heroku[api]` lines (docs/wire.md, "API lines"): releases, deploys,
 //! builds, config vars, scaling (`Scaled to web@2:Standard-1X` and `Scale to web=2`), add-on
 //! attach/detach, rollbacks and one-off runs, in current and older wordings. Anything else is
 //! `action: other`, so a new verb is never lost, only less typed.

@@ -3,7 +3,7 @@
 //! A JSON-object message gives its keys (the object itself is stored); a logfmt message (two or
 //! more `k=v`) gives its pairs as strings; a request id is found in JSON/logfmt keys and in
 //! Rails-style `[uuid]` tags so router and app lines of one request can be joined; and the
-//! level is inferred from a `level` key or the usual prefixes (API.md §2.2).
+//! level is inferred from a `level` key or the usual prefixes (docs/lines.md, "Levels").
 
 use super::logfmt;
 use super::{error_code, Extract};

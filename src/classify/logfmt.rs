@@ -1,5 +1,5 @@
 //! PURE: a lenient logfmt scanner shared by the router, metrics and application parsers
-//! (PROTOCOL.md §0 item 13): quoted values may hold spaces and `\"`, values may be empty,
+//! (docs/wire.md, "logfmt"): quoted values may hold spaces and `\"`, values may be empty,
 //! keys come in any order, and words without `=` are skipped.
 
 use crate::record::{Text, Value};

@@ -1,5 +1,5 @@
 //! PURE: recognises the only signal of loss Heroku gives, the L10 (Logplex drain buffer
-//! overflow) and L12/L13 (log-shuttle) lines, in every wording seen (PROTOCOL.md §1.5, §6).
+//! overflow) and L12/L13 (log-shuttle) lines, in every wording seen (docs/wire.md, "Loss lines").
 
 /// A loss report: which code said it and how many messages it says were lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! PURE: `sample#` metrics lines (PROTOCOL.md §4): log-runtime-metrics from `heroku[<dyno>]`
+//! PURE: `sample#` metrics lines (docs/wire.md, "Metrics lines"): log-runtime-metrics from `heroku[<dyno>]`
 //! (`source=web.1 dyno=heroku.… sample#memory_total=21.00MB …`) and add-on metrics from
 //! `app[heroku-postgres|heroku-redis|heroku-pgbouncer]`. Each sample becomes a number with its
 //! unit suffix (`MB`, `kB`, `bytes`, `pages`) removed; integers stay integers.

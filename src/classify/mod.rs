@@ -190,7 +190,7 @@ pub fn raw_line(bytes: &[u8], received_us: i64) -> LogRecord<'_> {
     from_parts(header, text::clean(text), Cow::Borrowed(bytes), 0)
 }
 
-/// The line family from (APP-NAME, PROCID) and the message (PROTOCOL.md §0 item 12).
+/// The line family from (APP-NAME, PROCID) and the message (docs/wire.md, "Line families").
 pub fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
     match source {
         "heroku" => match dyno {
@@ -213,7 +213,7 @@ pub fn kind_of(source: &str, dyno: &str, message: &str) -> Kind {
 }
 
 /// `Error H12 (Request timeout) -> detail`, the shape of every Heroku error line
-/// (PROTOCOL.md §5.1): the code, the description in parentheses and the text after `->`.
+/// (docs/wire.md, "Error codes"): the code, the description in parentheses and the text after `->`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorCode<'t> {
     /// `H12`, `R14`, `L10`.

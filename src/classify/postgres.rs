@@ -1,4 +1,4 @@
-//! PURE: Heroku Postgres server logs, `app[postgres.<pid>]` (PROTOCOL.md §4.2):
+//! PURE: Heroku Postgres server logs, `app[postgres.<pid>]` (docs/wire.md, "Metrics lines"):
 //! `[ATTACHMENT] [STATEMENT-PART]  sql_error_code = CODE SEVERITY:  text`, where a long
 //! statement continues over parts `[7-1]`, `[7-2]`, … Gives `database`, `statement`, `part`,
 //! `sql_error_code`, `severity` and `duration_ms`, and the level from the severity.

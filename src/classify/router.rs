@@ -1,4 +1,4 @@
-//! PURE: `heroku[router]` lines (PROTOCOL.md §3), every era: logfmt with `at=` first or
+//! PURE: `heroku[router]` lines (docs/wire.md, "Router lines"), every era: logfmt with `at=` first or
 //! `sock=` first, empty values on error lines, `connect`/`service` with or without `ms`,
 //! quoted or bare `path` and `fwd`, Router 2.0's `protocol=http2.0 tls=true tls_version=…`, and
 //! the pre-2012 `Error H10 (App crashed) -> GET host/path dyno=none …` form.

@@ -1,5 +1,5 @@
 //! PURE: the dyno manager (`heroku[web.1]`, PROCID = dyno), Logplex (`heroku[logplex]`) and
-//! log-shuttle (`app[log-shuttle]`) lines (PROTOCOL.md §5.1, §1.5): state changes, starts with
+//! log-shuttle (`app[log-shuttle]`) lines (docs/wire.md, "Platform lines", "Loss lines"): state changes, starts with
 //! their command, exits with their status, stops, restarts, cycling, idling, memory reports,
 //! `Error R1x`, and the L10/L12/L13 loss reports with their counts.
 

@@ -1,4 +1,4 @@
-//! `POST /logs`: the drain endpoint (API.md §1). Only HTTP here: auth from the headers, the
+//! `POST /logs`: the drain endpoint (docs/drain.md). Only HTTP here: auth from the headers, the
 //! body (size capped, gzip decoded), then `pipeline::run` makes the rows, the write queue takes
 //! them, and `204` only once every line is committed.
 

@@ -1,4 +1,4 @@
-//! Operations endpoints: liveness, readiness and Prometheus metrics (API.md §3).
+//! Operations endpoints: liveness, readiness and Prometheus metrics (docs/operations.md).
 
 use super::AppState;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! The query API's handlers (API.md §2): bearer auth, `/api/apps` and the per-app endpoints.
+//! The query API's handlers (their reference: `GET /api/openapi.json`): bearer auth, `/api/apps` and the per-app endpoints.
 //! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
 //! `query::format`.
 

@@ -1,7 +1,7 @@
 //! Counters of the ingest path, bumped per request and per batch (never per line), rendered in
 //! Prometheus text format by `GET /metrics`.
 
-use crate::rules::RuleEvent;
+use crate::record::RuleEvent;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;

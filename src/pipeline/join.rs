@@ -6,7 +6,7 @@ use crate::logplex::SyslogMessage;
 use crate::record::LogRecord;
 
 /// Log-shuttle splits application lines longer than this many bytes into chunks of exactly
-/// this size; only the last chunk ends with LF (PROTOCOL.md §2.3, §6).
+/// this size; only the last chunk ends with LF (docs/wire.md, "Split lines").
 pub const SPLIT_CHUNK_BYTES: usize = 10_000;
 
 /// A message that may be a non-final chunk of a split line.

@@ -1,4 +1,4 @@
-//! PURE: what each Heroku error code means (PROTOCOL.md §3.2), for `/stats/errors` when the
+//! PURE: what each Heroku error code means (docs/wire.md, "Error codes"), for `/stats/errors` when the
 //! lines themselves carry no description (L10, or H codes in old formats).
 
 /// The description of an H, R or L code.

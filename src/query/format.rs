@@ -54,7 +54,7 @@ pub fn push_text(out: &mut Vec<u8>, row: &LineRow) {
     out.push(b'\n');
 }
 
-/// The LINE object of API.md §2.2.
+/// The `Line` object of the query API (docs/lines.md).
 pub fn line_json(row: &LineRow, app: &str) -> Value {
     json!({
         "id": row.id.to_string(),

@@ -1,4 +1,4 @@
-//! PURE: the read side between HTTP and the store (API.md §2): query parameters → the store's
+//! PURE: the read side between HTTP and the store (`GET /api/openapi.json`): query parameters → the store's
 //! filters, stored rows → text/JSON/NDJSON/SSE, the H/R/L code descriptions and the OpenAPI
 //! document. The handlers are in `http::query`, the SQL in `store::read`; nothing here imports
 //! `http`.

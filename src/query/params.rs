@@ -1,4 +1,4 @@
-//! PURE: the query API's parameters (API.md §2.2) parsed into the store's filters
+//! PURE: the query API's parameters (`GET /api/openapi.json`) parsed into the store's filters
 //! (`store::filter`), each error naming its parameter. No I/O: `now_us` is passed in so durations (`15m`) are testable.
 
 use crate::logplex::timestamp::parse_micros;

@@ -1,5 +1,7 @@
 //! sqlx lives here and nowhere else: connecting (to `DATABASE_URL` or a private cluster),
-//! migrations, the batch writer, app management and, later, the API's queries.
+//! migrations, the batch writer, partitions, app management, and the query API's reads with
+//! the filters they take (`filter`). The bottom of both flows: it imports only the shared
+//! vocabulary (`record`).
 
 pub mod apps;
 pub mod compact;

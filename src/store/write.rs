@@ -3,7 +3,7 @@
 
 use super::copy::{COPY_HEADER, COPY_TRAILER, LINE_COLUMNS};
 use super::{Store, StoreError, LINES_CHANNEL};
-use crate::rules::RuleEvent;
+use crate::record::RuleEvent;
 use std::collections::{BTreeMap, HashSet};
 
 /// One request's worth of lines, already encoded as COPY tuples by the handler.

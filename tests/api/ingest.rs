@@ -69,7 +69,7 @@ async fn every_sample_post_is_answered_204_and_stored_byte_exact() {
             assert_eq!(stored, expected, "{}: stored bytes differ", post.name);
             total += expected.len();
         } else {
-            // A retry's L10 line is rebuilt with a new timestamp (PROTOCOL.md §0 item 11):
+            // A retry's L10 line is rebuilt with a new timestamp (docs/wire.md, "Answers and retries"):
             // what stays stored is the first attempt, untouched.
             assert_ne!(
                 stored, post.messages,
