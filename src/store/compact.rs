@@ -2,7 +2,7 @@
 //! `chunks_…` partition of `line_chunks` (chunks of up to [`CHUNK_LINES`] lines of one app as
 //! column arrays, compressed by TOAST, with a pruning summary and Bloom filters), in one
 //! transaction that replaces the rows atomically. Called by the maintenance run in
-//! `partitions`; the schema and its reasons are in migrations/0005_compact_tier.sql.
+//! `partitions`; the design is docs/storage.md, the schema migrations/0005_compact_tier.sql.
 
 pub mod bloom;
 

@@ -1,5 +1,6 @@
-//! The per-chunk Bloom filters of the compact tier, pure: built here from a chunk's messages
-//! and request ids at compaction, probed in SQL at query time with the hashes computed here.
+//! The per-chunk Bloom filters of the compact tier (docs/storage.md), pure: built here from a
+//! chunk's messages and request ids at compaction, probed in SQL at query time with the hashes
+//! computed here.
 //!
 //! Layout: a `bytea` of `m` bits (a multiple of 8, at least 64), bit `p` being bit `p % 8` of
 //! byte `p / 8` (what Postgres' `get_bit(bytea, p)` reads). An element with 64-bit hash `h`

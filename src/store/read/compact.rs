@@ -1,4 +1,4 @@
-//! Reads of the compact tier (`line_chunks`), shaped like the row reads beside them: the
+//! Reads of the compact tier (`line_chunks`, docs/storage.md), shaped like the row reads beside them: the
 //! chunks that may match a query are chosen by their summary and Bloom filters, unnested, and
 //! the very same filters as on `lines` applied to the unnested lines, so both tiers answer
 //! alike. Every read of a request runs in one transaction whose first statement reads
