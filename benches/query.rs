@@ -420,7 +420,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // unindexed day of 1.4 M lines from memory, minutes when the data is larger than memory),
     // so they run a few times only: WHOLE_SPAN_RUNS (default 3; 0 skips them).
     let whole = env_usize("WHOLE_SPAN_RUNS", 3);
-    let cases: [(&str, String, usize); 10] = [
+    let mut cases: Vec<(String, String, usize)> = vec![
         (
             "latest 100 (`/logs?n=100`)",
             format!("{base}/logs?n=100"),
@@ -471,7 +471,46 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             format!("{base}/logs?q={old_word}&since={days}d&until={today}"),
             whole,
         ),
-    ];
+    ]
+    .into_iter()
+    .map(|(name, url, runs)| (name.to_owned(), url, runs))
+    .collect();
+    // The app overview's chart queries (every one the page makes) per range picker choice:
+    // minute buckets up to 24 h, hour buckets beyond.
+    for (range, by, bucket, runs) in [
+        ("1h", "minute", "60s", 20),
+        ("24h", "minute", "60s", 10),
+        ("7d", "hour", "3600s", 5),
+    ] {
+        let overview = [
+            (
+                "`/stats/requests?by=BY`",
+                format!("stats/requests?by={by}&limit=10000"),
+            ),
+            (
+                "`/stats/requests?by=BY&status=400-499`",
+                format!("stats/requests?by={by}&limit=10000&status=400-499"),
+            ),
+            (
+                "`/stats/errors?bucket=B`",
+                format!("stats/errors?bucket={bucket}"),
+            ),
+            ("`/metrics?bucket=B`", format!("metrics?bucket={bucket}")),
+            ("`/events?n=2000`", "events?n=2000&format=json".to_owned()),
+            ("`/loss`", "loss?".to_owned()),
+        ];
+        for (name, path) in overview {
+            let name = name
+                .replace("BY", by)
+                .replace("=B`", &format!("={bucket}`"));
+            let sep = if path.ends_with('?') { "" } else { "&" };
+            cases.push((
+                format!("overview {range}: {name}"),
+                format!("{base}/{path}{sep}since={range}"),
+                runs,
+            ));
+        }
+    }
     for (name, url, runs) in cases {
         if runs == 0 {
             println!("| {name} | skipped | | 0 |");

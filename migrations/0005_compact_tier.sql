@@ -84,7 +84,11 @@ CREATE TABLE line_chunks (
     path_len        integer[] NOT NULL,
     code            text[] NOT NULL,
     parts           smallint[] NOT NULL,
-    continued       boolean[] NOT NULL
+    continued       boolean[] NOT NULL,
+    -- OpenTelemetry trace and span ids of lines received over OTLP (columns of `lines` added
+    -- by a later migration).
+    trace_id        text[] NOT NULL DEFAULT '{}',
+    span_id         text[] NOT NULL DEFAULT '{}'
 ) PARTITION BY RANGE (min_ts);
 COMMENT ON TABLE line_chunks IS 'Compacted lines: chunks of up to 1,000 lines of one app as column arrays, one partition per compacted line partition';
 
@@ -147,7 +151,11 @@ COMMENT ON VIEW all_lines IS 'Every line of both tiers (row partitions and compa
 -- unnested: `SELECT * FROM lines_between('acme-shop', now() - interval '7 days', now())`.
 CREATE FUNCTION lines_between(app text, since timestamptz, until timestamptz)
 RETURNS SETOF all_lines LANGUAGE sql STABLE AS $$
-    SELECT l.* FROM lines l
+    SELECT l.id, l.app_id, l.ts, l.received_at, l.pri, l.source, l.dyno, l.kind, l.level,
+           l.message, l.raw, l.tags, l.fields, l.frame_id, l.status, l.service_ms, l.connect_ms,
+           l.bytes, l.method, l.path, l.host, l.route, l.router_dyno, l.request_id, l.code,
+           l.parts, l.continued
+    FROM lines l
     WHERE l.app_id = (SELECT id FROM apps WHERE name = app) AND l.ts >= since AND l.ts < until
     UNION ALL
     SELECT u.id, c.app_id, u.ts, u.received_at, u.pri, u.source, u.dyno, u.kind, u.level,

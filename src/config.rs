@@ -4,8 +4,8 @@
 //! compiled. Nothing else reads environment variables; `main` only dispatches on the result.
 
 use crate::cli::{
-    rules_table, with_file_settings, AppsCommand, Cli, Command, DbArgs, LogFormat, LogsArgs,
-    RetentionArgs, ServeArgs,
+    alerts_table, rules_table, with_file_settings, AlertArgs, AppsCommand, Cli, Command, DbArgs,
+    LogFormat, LogsArgs, RetentionArgs, ServeArgs, SpacesCommand,
 };
 use crate::client::LogsRequest;
 use crate::rules::Rules;
@@ -81,6 +81,8 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest single octet-counted frame trusted; larger ones are stored raw.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
     /// Most COPY bytes written in one transaction.
@@ -95,6 +97,8 @@ pub struct ServeConfig {
     pub retry_after: Duration,
     /// How long cached app credentials are trusted before the database is asked again.
     pub auth_cache_ttl: Duration,
+    /// How long a page sign-in session lasts.
+    pub session_ttl: Duration,
     /// Time allowed for in-flight requests and the final flush on shutdown.
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these files, when set.
@@ -111,6 +115,11 @@ pub struct ServeConfig {
     pub maintenance_every: Duration,
     /// Ingest rules (`[rules]` of the config file), compiled once.
     pub rules: Arc<Rules>,
+    /// How alert rules are evaluated and notifications sent.
+    pub alerts: crate::alerts::Settings,
+    /// The config file's `[[alerts]]`, validated; stored (replacing the previous file's) at
+    /// start.
+    pub alert_rules: Vec<crate::alerts::Rule>,
 }
 
 /// PEM files for serving HTTPS directly.
@@ -150,6 +159,8 @@ pub enum Task {
     Migrate(DbConfig),
     /// `logdrain apps …`.
     Apps(DbConfig, AppsCommand),
+    /// `logdrain spaces …`.
+    Spaces(DbConfig, SpacesCommand),
     /// `logdrain maintain`: the policy to apply once.
     Maintain(DbConfig, Policy),
     /// `logdrain logs` / `logdrain tail`: a query-API client, no database.
@@ -179,8 +190,8 @@ pub enum LoadError {
 /// file into the validated settings of one command, ingest rules compiled.
 pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
     let first = Cli::try_parse_from(argv)?;
-    let (cli, rules) = match first.config.clone() {
-        None => (first, None),
+    let (cli, rules, alert_rules) = match first.config.clone() {
+        None => (first, None, Vec::new()),
         Some(path) => {
             let file_error = |message: String| LoadError::File {
                 path: path.clone(),
@@ -197,13 +208,21 @@ pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
                 }
                 None => None,
             };
-            (cli, rules)
+            // Validated before anything is served too: a bad alert rule stops start-up.
+            let alerts = alerts_table(&text).map_err(file_error)?;
+            let alert_rules = crate::alerts::rule::validate_config(alerts)
+                .map_err(|e| file_error(e.to_string()))?;
+            (cli, rules, alert_rules)
         }
     };
     Ok(match cli.command {
         Command::Serve(args) => Settings {
             log_format: args.db.log_format,
-            task: Task::Serve(Box::new(serve(&args, rules.unwrap_or_default())?)),
+            task: Task::Serve(Box::new(serve(
+                &args,
+                rules.unwrap_or_default(),
+                alert_rules,
+            )?)),
         },
         Command::Migrate(db) => Settings {
             log_format: db.log_format,
@@ -212,6 +231,10 @@ pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
         Command::Apps(apps) => Settings {
             log_format: apps.db.log_format,
             task: Task::Apps(database(&apps.db)?, apps.command),
+        },
+        Command::Spaces(spaces) => Settings {
+            log_format: spaces.db.log_format,
+            task: Task::Spaces(database(&spaces.db)?, spaces.command),
         },
         Command::Maintain(args) => Settings {
             log_format: args.db.log_format,
@@ -251,6 +274,14 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
             });
         }
     }
+    if args.alert_history_keep == 0 {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_HISTORY_KEEP",
+            message: "must be at least 1 (a rule's newest state change says why it is in its \
+                      state)"
+                .into(),
+        });
+    }
     Ok(Policy {
         interval: args.partition_interval,
         max_age: args.retention,
@@ -259,6 +290,7 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
         search_index_max_age: args.search_index_age,
         index_build_memory: args.index_build_memory as u64,
         compact_after: (!args.compact_after.is_zero()).then_some(args.compact_after),
+        alert_history_keep: args.alert_history_keep,
     })
 }
 
@@ -285,9 +317,48 @@ fn database(args: &DbArgs) -> Result<DbConfig, ConfigError> {
     })
 }
 
+/// The validated alert evaluation and notification settings.
+fn alert_settings(args: &AlertArgs) -> Result<crate::alerts::Settings, ConfigError> {
+    if args.alert_every < Duration::from_secs(1) {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_EVERY",
+            message: "must be at least 1s".into(),
+        });
+    }
+    if args.alert_timeout.is_zero() {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_TIMEOUT",
+            message: "must be greater than zero".into(),
+        });
+    }
+    let public_url = match args.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            Some(u.trim_end_matches('/').to_owned())
+        }
+        Some(_) => {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_PUBLIC_URL",
+                message: "must start with http:// or https://".into(),
+            })
+        }
+    };
+    Ok(crate::alerts::Settings {
+        every: args.alert_every,
+        timeout: args.alert_timeout,
+        retries: args.alert_retries,
+        backoff: args.alert_backoff,
+        public_url,
+    })
+}
+
 /// The validated server settings; `rules` are the compiled `[rules]` of the config file (the
-/// builtin redaction when it has none).
-fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
+/// builtin redaction when it has none), `alert_rules` its validated `[[alerts]]`.
+fn serve(
+    args: &ServeArgs,
+    rules: Rules,
+    alert_rules: Vec<crate::alerts::Rule>,
+) -> Result<ServeConfig, ConfigError> {
     let db = database(&args.db)?;
     let listen = match args.port {
         Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
@@ -325,6 +396,12 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
             message: "must be greater than zero".into(),
         });
     }
+    if args.session_ttl.is_zero() {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_SESSION_TTL",
+            message: "must be longer than 0s".into(),
+        });
+    }
     let token = |setting: &'static str, t: &Option<String>| match t.as_deref() {
         None | Some("") => Ok(None),
         Some(t) if t.len() < 16 || t.contains(':') => Err(ConfigError {
@@ -340,6 +417,7 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
         db,
         max_body_bytes: args.max_body,
         max_frame_bytes: args.max_frame,
+        otlp_max_attributes: args.otlp_max_attributes,
         queue_bytes: args.queue_bytes,
         batch_bytes: args.batch_bytes,
         writers: args.writers,
@@ -347,6 +425,7 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
         query_timeout: args.query_timeout,
         retry_after: args.retry_after,
         auth_cache_ttl: args.auth_cache_ttl,
+        session_ttl: args.session_ttl,
         shutdown_grace: args.shutdown_grace,
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
@@ -361,6 +440,8 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
         maintenance: policy(&args.retention)?,
         maintenance_every: args.maintenance_every,
         rules: Arc::new(rules),
+        alerts: alert_settings(&args.alerts)?,
+        alert_rules,
     })
 }
 
@@ -371,5 +452,28 @@ mod tests {
     #[test]
     fn secrets_never_debug_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+
+    fn maintain(args: &[&str]) -> Result<Policy, LoadError> {
+        let argv: Vec<String> = ["logdrain", "maintain"]
+            .iter()
+            .chain(args)
+            .map(|s| s.to_string())
+            .collect();
+        match load(&argv)?.task {
+            Task::Maintain(_, policy) => Ok(policy),
+            other => unreachable!("maintain: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn alert_history_keeps_a_thousand_per_rule_unless_told_and_never_none() {
+        assert_eq!(maintain(&[]).expect("policy").alert_history_keep, 1000);
+        let five = maintain(&["--alert-history-keep", "5"]).expect("policy");
+        assert_eq!(five.alert_history_keep, 5);
+        match maintain(&["--alert-history-keep", "0"]) {
+            Err(LoadError::Invalid(e)) => assert_eq!(e.setting, "LOGDRAIN_ALERT_HISTORY_KEEP"),
+            other => panic!("refused naming the setting: {other:?}"),
+        }
     }
 }

@@ -9,6 +9,10 @@
 //! [`run`] is the entry point the `POST /logs` handler, the benches, the profiling example and
 //! the fuzz targets share, so what they measure and fuzz is what the server does. No I/O: the
 //! caller supplies the receive time, and logs and counts from what it gets back.
+//!
+//! [`run_otlp`] is the same for an OTLP/HTTP export: `otlp::records` stands in for the first
+//! stages (each record becomes the syslog line Logplex would have sent, classified by the same
+//! classifier), then the same rules and encoder ([`prepare`]).
 
 mod join;
 
@@ -66,13 +70,43 @@ impl Prepared<'_> {
 /// they are counted in `rule_events`.
 pub fn run<'a>(body: &'a [u8], ctx: &Context<'_>, rules: &Rules) -> Prepared<'a> {
     let Processed {
-        mut records,
+        records,
         fallbacks,
         messages,
     } = process_body(body, ctx.max_frame, ctx.received_us);
+    let mut prepared = prepare(records, ctx, rules);
+    prepared.messages = messages;
+    prepared.fallbacks = fallbacks;
+    prepared
+}
+
+/// Runs the rendered records of one OTLP export (all for the app of `ctx`) through the rest
+/// of the pipeline: classify, rules, encode. `ctx.tags` is unused: an OTLP line's tags (the
+/// drain tags among them) travel in its telemetry.
+pub fn run_otlp<'a>(
+    lines: impl IntoIterator<Item = &'a crate::otlp::Line>,
+    ctx: &Context<'_>,
+    rules: &Rules,
+) -> Prepared<'a> {
+    let records = crate::otlp::records(lines, ctx.received_us);
+    let messages = records.len();
+    let mut prepared = prepare(records, ctx, rules);
+    prepared.messages = messages;
+    prepared
+}
+
+/// The stages after classification, shared by both ways in: the rules (drop, sample, redact),
+/// then the COPY encoding. `messages` is set to the records given; the caller corrects it.
+pub fn prepare<'a>(
+    mut records: Vec<LogRecord<'a>>,
+    ctx: &Context<'_>,
+    rules: &Rules,
+) -> Prepared<'a> {
+    let messages = records.len();
     let rule_events = crate::rules::apply(rules, &mut records).into_events();
     // A COPY tuple is the line's bytes twice (message and raw) plus the typed columns.
-    let mut rows = Vec::with_capacity(body.len() * 2 + 64 * records.len());
+    let bytes: usize = records.iter().map(|r| r.raw.len()).sum();
+    let mut rows = Vec::with_capacity(bytes * 2 + 64 * records.len());
     let row_ctx = RowContext {
         app_id: ctx.app_id,
         received_us: ctx.received_us,
@@ -85,7 +119,7 @@ pub fn run<'a>(body: &'a [u8], ctx: &Context<'_>, rules: &Rules) -> Prepared<'a>
         records,
         rows,
         messages,
-        fallbacks,
+        fallbacks: 0,
         rule_events,
     }
 }

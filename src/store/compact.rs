@@ -134,6 +134,8 @@ async fn compact_partition(conn: &mut PgConnection, p: &PartitionRow) -> Result<
         "code",
         "parts",
         "continued",
+        "trace_id",
+        "span_id",
     ];
     let columns: Vec<String> = plain
         .iter()

@@ -1,7 +1,8 @@
 //! Time partitions of `lines` and the maintenance task that keeps them: partitions created
 //! ahead of time, retention by age and by database size (whole partitions dropped, oldest
 //! first, never a bulk DELETE), stray lines moved out of the default partition, the trigram
-//! search index built on sealed partitions, and the frame ledger pruned.
+//! search index built on sealed partitions, the frame ledger pruned, and each alert rule's
+//! history cut to its newest entries.
 //!
 //! One process of many does the work: each run takes a session advisory lock and the others
 //! skip that round. Everything is recorded in `line_partitions` and `maintenance_status` (see
@@ -51,6 +52,8 @@ pub struct Policy {
     /// Rewrite a partition into the compact tier this long after its end (`None`: never).
     /// Compacted partitions need no search index, so none is built while this is set.
     pub compact_after: Option<Duration>,
+    /// State changes and finished notifications kept per alert rule (the newest).
+    pub alert_history_keep: u64,
 }
 
 impl Default for Policy {
@@ -63,6 +66,7 @@ impl Default for Policy {
             search_index_max_age: None,
             index_build_memory: 128 << 20,
             compact_after: None,
+            alert_history_keep: 1000,
         }
     }
 }
@@ -107,6 +111,10 @@ pub struct Report {
     pub strays_deleted: u64,
     /// Frame-ledger entries pruned.
     pub frames_pruned: u64,
+    /// Alert state changes pruned (past the newest `alert_history_keep` of their rule).
+    pub alert_history_pruned: u64,
+    /// Finished alert notifications pruned (likewise).
+    pub alert_deliveries_pruned: u64,
     /// Database size after the run.
     pub db_bytes: i64,
     /// Set when the size budget could not be met.
@@ -295,12 +303,14 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
         }
     }
 
-    // 6. The frame ledger only has to outlive Logplex's retries.
+    // 6. The frame ledger only has to outlive Logplex's retries; alert history is kept per rule.
     let pruned = sqlx::query("DELETE FROM frames WHERE received_at < $1")
         .bind(to_utc(now_us - micros(FRAME_LEDGER_KEEP)))
         .execute(&mut *conn)
         .await?;
     report.frames_pruned = pruned.rows_affected();
+    (report.alert_history_pruned, report.alert_deliveries_pruned) =
+        super::alerts::prune_history(conn, policy.alert_history_keep).await?;
 
     // 7. Search indexes on sealed partitions, newest first (the likeliest to be searched),
     // unless they are about to be compacted (chunks carry their own search filters).

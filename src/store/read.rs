@@ -11,10 +11,13 @@ use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 mod compact;
+mod context;
 mod stats;
 
+pub use context::LineContext;
+
 pub use stats::{
-    ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
 };
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
@@ -49,6 +52,10 @@ pub struct LineRow {
     /// The line goes on in the next row of the same dyno and timestamp (a split line whose
     /// chunks came in different requests).
     pub continued: bool,
+    /// OTLP trace id (hex), when the line came with one.
+    pub trace_id: Option<String>,
+    /// OTLP span id (hex), when the line came with one.
+    pub span_id: Option<String>,
 }
 
 /// An app visible to the API.
@@ -76,7 +83,7 @@ pub(super) fn like_escape(term: &str) -> String {
 }
 
 /// Appends `WHERE app_id = … AND <every filter of q>` (the cursor included).
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
+pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(source) = &q.source {
         qb.push(" AND source = ").push_bind(source.clone());
@@ -107,6 +114,17 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter)
     }
     if let Some(id) = &q.request_id {
         qb.push(" AND request_id = ").push_bind(id.clone());
+    }
+    if let Some(id) = &q.trace_id {
+        qb.push(" AND trace_id = ").push_bind(id.clone());
+    }
+    if let Some(id) = &q.request_or_trace_id {
+        // Two partial indexes, OR-ed by a bitmap scan.
+        qb.push(" AND (request_id = ")
+            .push_bind(id.clone())
+            .push(" OR trace_id = ")
+            .push_bind(id.to_ascii_lowercase())
+            .push(")");
     }
     if let Some(s) = q.status {
         qb.push(" AND status BETWEEN ")
@@ -142,7 +160,7 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter)
 fn select_lines(qb: &mut QueryBuilder<'_, Postgres>, from: &str) {
     qb.push(format!(
         "SELECT id, ts, received_at, source, dyno, kind, level, message, {FIELDS_SQL} AS fields, tags, \
-         COALESCE(continued, false) AS continued FROM {from}"
+         COALESCE(continued, false) AS continued, trace_id, span_id FROM {from}"
     ));
 }
 
@@ -175,7 +193,7 @@ impl Store {
 
     /// Runs one API read in a `Store::reader` transaction. A read Postgres cancelled for
     /// running past `statement_timeout` (SQLSTATE 57014) is a [`StoreError::QueryTimeout`].
-    async fn read<T>(
+    pub(super) async fn read<T>(
         &self,
         run: impl for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {

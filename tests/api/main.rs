@@ -1,6 +1,8 @@
 //! One integration binary: the real server, real HTTP, real Postgres.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is the test failing
 
+mod alerts;
+mod browser;
 mod classify;
 mod cli;
 mod compact;
@@ -8,7 +10,11 @@ mod compact_crash;
 mod helpers;
 mod hostile;
 mod ingest;
+mod otlp;
+mod otlp_credentials;
+mod otlp_hostile;
 mod outage;
+mod pages;
 mod partitions;
 mod query;
 mod reliability;

@@ -35,6 +35,8 @@ const API_COLUMNS: &[&str] = &[
     "request_id",
     "code",
     "continued",
+    "trace_id",
+    "span_id",
 ];
 
 /// Chunks looked at in the first round of a newest-first page; each further round looks at
@@ -80,6 +82,24 @@ pub(super) fn both_tiers(cols: &[&str], prune: &str) -> String {
           AND c.min_ts < $3 {prune}) u) lines",
         list = cols.join(", "),
         unnest = unnest_from(cols),
+    )
+}
+
+/// `FROM`-clause text reading every line of app `app_id` from both tiers as `lines`, with the
+/// API's columns and `raw` (rebuilt where the chunk did not store it); `prune` adds chunk
+/// conditions. For reads by id (the log viewer's line context).
+pub(super) fn all_of_app(app_id: i64, prune: &str) -> String {
+    let cols: Vec<&str> = API_COLUMNS.iter().copied().chain(["pri", "raw"]).collect();
+    let mut chunk = unnest_from(&cols);
+    chunk = chunk.replacen(
+        "u.raw",
+        "COALESCE(u.raw, line_raw(u.pri, u.ts, u.source, u.dyno, u.message)) AS raw",
+        1,
+    );
+    format!(
+        "(SELECT app_id, {list} FROM lines WHERE app_id = {app_id} \
+          UNION ALL {chunk} AND c.app_id = {app_id} {prune})) lines",
+        list = cols.join(", "),
     )
 }
 
