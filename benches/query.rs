@@ -11,7 +11,13 @@
 //!                                                   # index on the newest week only
 //! INDEX_BUILD_MEMORY_MB=256 …                       # maintenance_work_mem of the index builds
 //! WHOLE_SPAN_RUNS=0 …                               # skip the searches over every partition
+//! COMPACT=0 …                                       # keep every day as rows (no compact tier)
+//! PARTITION_HOURS=1 …                               # hourly partitions (default 24: a day)
 //! ```
+//!
+//! By default every sealed day is compacted before the queries run (as `logdrain serve` does
+//! an hour after each day ends), and the bench prints the compaction rate and the bytes per
+//! line of the compacted days, all-in (heap, TOAST, index, pruning summaries, Bloom filters).
 
 use anyhow::Context as _;
 use logdrain::app::Application;
@@ -32,6 +38,11 @@ const API_TOKEN: &str = "bench-api-token-0123456789";
 const LINES_PER_BODY: usize = 400;
 /// Rows per COPY statement.
 const ROWS_PER_COPY: usize = 100_000;
+
+/// PARTITION_HOURS (default 24) as the partition interval.
+fn partition_interval() -> Duration {
+    Duration::from_secs(env_usize("PARTITION_HOURS", 24) as u64 * 3600)
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -133,6 +144,63 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Compacts every sealed day as the maintenance task does, and prints its rate and the
+/// compact tier's size.
+async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
+    let db_size = |store: Store| async move {
+        sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
+            .fetch_one(store.pool())
+            .await
+    };
+    let before = db_size(store.clone()).await?;
+    let policy = Policy {
+        search_index: false,
+        compact_after: Some(Duration::from_secs(3600)),
+        interval: partition_interval(),
+        ..Policy::default()
+    };
+    let t = Instant::now();
+    let report = store.maintain(&policy, now_us).await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(report.errors.is_empty(), "{:?}", report.errors);
+    let n = report.compacted_lines.max(1);
+    println!(
+        "compacted {} partitions, {} lines in {secs:.1} s: {:.0} lines/s (one maintenance \
+         connection)",
+        report.compacted.len(),
+        report.compacted_lines,
+        report.compacted_lines as f64 / secs
+    );
+    let (chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*)::int8, \
+                (SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_total_relation_size(c.reltoastrelid)), 0)::int8 \
+                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_indexes_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                COALESCE(sum(octet_length(terms_bloom) + octet_length(rids_bloom)), 0)::int8 \
+         FROM line_chunks",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    sqlx::query("VACUUM").execute(store.pool()).await?;
+    let after = db_size(store.clone()).await?;
+    let per = |b: i64| b as f64 / n as f64;
+    println!(
+        "compact tier: {chunks} chunks, {:.1} B/line all-in (TOAST {:.1}, index {:.2}, Bloom \
+         filters {:.1}); database {} MB before, {} MB after",
+        per(total),
+        per(toast),
+        per(index),
+        per(blooms),
+        before >> 20,
+        after >> 20
+    );
+    Ok(())
+}
+
 async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 8,
@@ -169,6 +237,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // The server makes partitions a day ahead as time passes; do what it would have done.
     let no_index = Policy {
         search_index: false,
+        interval: partition_interval(),
         ..Policy::default()
     };
     for day in 0..=days as i64 {
@@ -247,25 +316,6 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     );
     print_sizes(&store, loaded).await?;
 
-    // The sealed partitions get their search index, as the maintenance task builds them.
-    let t = Instant::now();
-    let index_days = std::env::var("SEARCH_INDEX_DAYS")
-        .ok()
-        .and_then(|d| d.parse::<u64>().ok());
-    let build = Policy {
-        search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
-        index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
-        ..Policy::default()
-    };
-    let report = store.maintain(&build, now_us).await?;
-    println!(
-        "search indexes built on {} sealed partitions in {:.0?}",
-        report.indexed.len(),
-        t.elapsed()
-    );
-    sqlx::query("ANALYZE lines").execute(store.pool()).await?;
-    print_sizes(&store, loaded).await?;
-
     // A request id and a rare word (its first 8 hex digits) from about 30 minutes before the
     // newest line (the generated span ends near, not exactly at, now).
     let (request_id,): (String,) = sqlx::query_as(
@@ -296,6 +346,32 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
 
+    let compact = std::env::var("COMPACT").map_or(true, |v| v != "0");
+    let index_days = std::env::var("SEARCH_INDEX_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok());
+    if compact {
+        compact_days(&store, now_us).await?;
+    }
+    if !compact {
+        // The sealed partitions get their search index, as the maintenance task builds them.
+        let t = Instant::now();
+        let build = Policy {
+            compact_after: None,
+            interval: partition_interval(),
+            search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
+            index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
+            ..Policy::default()
+        };
+        let report = store.maintain(&build, now_us).await?;
+        println!(
+            "search indexes built on {} sealed partitions in {:.0?}",
+            report.indexed.len(),
+            t.elapsed()
+        );
+        sqlx::query("ANALYZE lines").execute(store.pool()).await?;
+        print_sizes(&store, loaded).await?;
+    }
     // The server, as `logdrain serve` runs it, with the search-index age the bench built to
     // (so that its own maintenance does not build more indexes while queries are timed), and
     // no query timeout, so that the slowest cases are measured rather than stopped.
@@ -318,6 +394,13 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     if let Some(days) = index_days {
         args.extend(["--search-index-age".into(), format!("{days}d")]);
     }
+    if !compact {
+        args.extend(["--compact-after".into(), "0s".into()]);
+    }
+    args.extend([
+        "--partition-interval".into(),
+        format!("{}h", partition_interval().as_secs() / 3600),
+    ]);
     let Task::Serve(config) = logdrain::config::load(&args)?.task else {
         anyhow::bail!("not serve")
     };
@@ -346,6 +429,11 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         (
             "request_id lookup (`/requests/{id}`)",
             format!("{base}/requests/{request_id}"),
+            30,
+        ),
+        (
+            "request_id lookup, 3 days ago (`/requests/{id}`)",
+            format!("{base}/requests/{old_request_id}"),
             30,
         ),
         (

@@ -359,6 +359,11 @@ pub struct RetentionArgs {
     #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
     pub index_build_memory: usize,
 
+    /// Rewrite a partition into the compact tier (about 10× smaller, still exact) this long
+    /// after its end; late lines arriving after that are kept in the default partition. 0:
+    /// never compact (partitions then get the search index instead).
+    #[arg(long, env = "LOGDRAIN_COMPACT_AFTER", default_value = "1h", value_parser = parse_duration)]
+    pub compact_after: Duration,
     /// State changes and finished notifications kept per alert rule: maintenance deletes all
     /// but the newest this many (pending notifications are always kept).
     #[arg(long, env = "LOGDRAIN_ALERT_HISTORY_KEEP", default_value_t = 1000)]

@@ -297,6 +297,7 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
         search_index: args.search_index,
         search_index_max_age: args.search_index_age,
         index_build_memory: args.index_build_memory as u64,
+        compact_after: (!args.compact_after.is_zero()).then_some(args.compact_after),
         alert_history_keep: args.alert_history_keep,
     })
 }

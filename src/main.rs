@@ -93,6 +93,9 @@ fn print_maintenance(report: &logdrain::store::partitions::Report) {
     for name in &report.indexed {
         println!("search index built on {name}");
     }
+    for name in &report.compacted {
+        println!("compacted {name}");
+    }
     println!(
         "strays moved {}, strays deleted {}, frame ids pruned {}, alert state changes pruned {}, \
          alert notifications pruned {}, database {} bytes",

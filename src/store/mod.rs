@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod apps;
+pub mod compact;
 pub mod copy;
 pub mod filter;
 pub mod notify;

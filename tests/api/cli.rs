@@ -381,7 +381,7 @@ async fn sigterm_under_load_loses_no_acknowledged_line() {
     );
     // Every acknowledged frame is stored whole; no frame is stored partly or twice.
     let per_frame: Vec<(String, i64)> =
-        sqlx::query_as("SELECT frame_id, count(*) FROM lines GROUP BY frame_id")
+        sqlx::query_as("SELECT frame_id, count(*) FROM all_lines GROUP BY frame_id")
             .fetch_all(app.store.pool())
             .await
             .expect("counts");

@@ -5,6 +5,8 @@ mod alerts;
 mod browser;
 mod classify;
 mod cli;
+mod compact;
+mod compact_crash;
 mod container;
 mod framing;
 mod helpers;

@@ -1,6 +1,7 @@
 //! One line looked up by id for the log viewer's detail view: its raw bytes and the app's
 //! lines just before and after it, read in one `Store::read` transaction.
 
+use super::compact::all_of_app;
 use super::{select_lines, LineRow};
 use crate::store::{Store, StoreError};
 use sqlx::QueryBuilder;
@@ -29,8 +30,14 @@ impl Store {
     ) -> Result<Option<LineContext>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
+                // Both tiers: the chunk holding the id, and for the neighbours the chunks
+                // whose time reaches the line's (compact::all_of_app).
+                let one = all_of_app(
+                    app_id,
+                    &format!("AND c.min_id <= {id} AND c.max_id >= {id}"),
+                );
                 let mut qb = QueryBuilder::new("");
-                select_lines(&mut qb);
+                select_lines(&mut qb, &one);
                 qb.push(" WHERE app_id = ")
                     .push_bind(app_id)
                     .push(" AND id = ")
@@ -43,15 +50,20 @@ impl Store {
                     return Ok(None);
                 };
                 let raw: Vec<u8> =
-                    sqlx::query_scalar("SELECT raw FROM lines WHERE id = $1 AND ts = $2")
+                    sqlx::query_scalar(&format!("SELECT raw FROM {one} WHERE id = $1 AND ts = $2"))
                         .bind(id)
                         .bind(line.ts)
                         .fetch_one(&mut *c)
                         .await?;
                 let side = |older: bool| {
-                    let mut qb = QueryBuilder::new("");
-                    select_lines(&mut qb);
                     let (cmp, order) = if older { ("<", "DESC") } else { (">", "ASC") };
+                    let ts = line.ts.to_rfc3339();
+                    // A chunk may hold an older (newer) line only if it starts before (ends
+                    // after) this one.
+                    let edge = if older { "c.min_ts <=" } else { "c.max_ts >=" };
+                    let near = all_of_app(app_id, &format!("AND {edge} '{ts}'"));
+                    let mut qb = QueryBuilder::new("");
+                    select_lines(&mut qb, &near);
                     qb.push(" WHERE app_id = ")
                         .push_bind(app_id)
                         .push(format!(" AND (ts, id) {cmp} ("))

@@ -2,6 +2,7 @@
 //! error codes, runtime metrics per dyno, loss and rule counts. Each is one statement in a
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
+use super::compact::both_tiers;
 use super::micros_to_utc;
 use crate::store::filter::{StatusRange, TimeRange};
 use crate::store::{Store, StoreError};
@@ -50,12 +51,13 @@ impl Store {
     ) -> Result<Vec<ErrorStats>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(
+                sqlx::query_as(&format!(
                     "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
                     min(ts) AS first_seen, max(ts) AS last_seen \
-             FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+             FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
              GROUP BY code ORDER BY count(*) DESC, code",
-                )
+                    both_tiers(&["ts", "code", "fields"], "AND c.codes <> '{}'")
+                ))
                 .bind(app_id)
                 .bind(micros_to_utc(range.since_us))
                 .bind(micros_to_utc(range.until_us))
@@ -76,12 +78,13 @@ impl Store {
     ) -> Result<Vec<CodeBucket>, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(
+                sqlx::query_as(&format!(
                     "SELECT date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, \
                      code, count(*) AS count \
-                     FROM lines WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+                     FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
                      GROUP BY 1, 2 ORDER BY 1, 2",
-                )
+                    both_tiers(&["ts", "code"], "AND c.codes <> '{}'")
+                ))
                 .bind(app_id)
                 .bind(micros_to_utc(range.since_us))
                 .bind(micros_to_utc(range.until_us))
@@ -100,13 +103,19 @@ impl Store {
         range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
-        let avg = |k: &str| format!("avg((fields->>'{k}')::float8) AS {k}");
+        // numeric sums are exact, so the average does not depend on the order rows arrive in
+        // (rows and compacted chunks feed it in different orders).
+        let avg = |k: &str| format!("avg((fields->>'{k}')::numeric)::float8 AS {k}");
         let cols: Vec<String> = METRIC_KEYS.iter().map(|k| avg(k)).collect();
         let sql = format!(
             "SELECT dyno, date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, {} \
-             FROM lines WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
+             FROM {} WHERE app_id = $1 AND kind = 'runtime_metric' AND ts >= $2 AND ts < $3 \
              GROUP BY 1, 2 ORDER BY 1, 2",
-            cols.join(", ")
+            cols.join(", "),
+            both_tiers(
+                &["ts", "dyno", "kind", "fields"],
+                "AND 'runtime_metric' = ANY(c.kinds)"
+            )
         );
         self.read(move |c| {
             Box::pin(async move {
@@ -171,11 +180,30 @@ impl Store {
     }
 }
 
+/// The router lines of app `$1` with `$2 <= ts < $3` from both tiers, as `lines`.
+fn router_lines() -> String {
+    both_tiers(
+        &[
+            "ts",
+            "kind",
+            "route",
+            "status",
+            "service_ms",
+            "bytes",
+            "router_dyno",
+            "method",
+            "host",
+        ],
+        "AND 'router' = ANY(c.kinds)",
+    )
+}
+
 /// `/stats/requests` grouped by a time bucket: `percentile_cont` per bucket. With a bucket per
 /// minute there are nearly as many (bucket, service_ms) pairs as rows, so the histogram of
 /// [`histogram_sql`] saves nothing; measured on 10 M lines, a day of minutes took 650 ms this
 /// way and 1.5 s that way.
 fn time_buckets_sql(key: &str, out: &str, status: &str) -> String {
+    let from = router_lines();
     format!(
         "SELECT {out} AS key, count, errors, p[1] AS p50_ms, p[2] AS p95_ms, p[3] AS p99_ms, \
                 max_ms, bytes FROM ( \
@@ -183,7 +211,7 @@ fn time_buckets_sql(key: &str, out: &str, status: &str) -> String {
                   count(*) FILTER (WHERE status >= 500)::int8 AS errors, \
                   percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY service_ms) AS p, \
                   max(service_ms) AS max_ms, COALESCE(sum(bytes), 0)::int8 AS bytes \
-           FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
+           FROM {from} WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
            GROUP BY 1 \
          ) s ORDER BY s.key LIMIT $4"
     )
@@ -191,6 +219,7 @@ fn time_buckets_sql(key: &str, out: &str, status: &str) -> String {
 
 /// `/stats/requests` grouped by path, status, dyno, method or host.
 fn histogram_sql(key: &str, out: &str, status: &str) -> String {
+    let from = router_lines();
     // Exact percentile_cont from a histogram: group by (key, service_ms) with a hash
     // aggregate (service_ms is whole milliseconds, so a day has few distinct values per
     // key), then read the values at the percentile positions off the running counts. One
@@ -211,7 +240,7 @@ fn histogram_sql(key: &str, out: &str, status: &str) -> String {
         "WITH r AS ( \
            SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
                   count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-           FROM lines WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
+           FROM {from} WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
            GROUP BY 1, 2 \
          ), g AS ( \
            SELECT key, ms, c, e, b, \
