@@ -24,8 +24,15 @@
 //!   what Postgres takes for a simple one-row-per-line log table. `--print-copy-columns`
 //!   prints its column list.
 //!
+//! - `--quiet-app NAME --quiet-token T [--quiet-every 100]` adds a second app that sends one
+//!   frame every 100 ms during the run and reports its p50/p99 and answers (`load/quiet.rs`):
+//!   with a flood of `--connections` for the main app, what the other apps experience.
+//!
 //! The report ends with one JSON line for scripts. `benches/ingest_ratio.sh` is the one
 //! command that starts a server, runs this driver and does the COPY comparison.
+
+#[path = "load/quiet.rs"]
+mod quiet;
 
 use bytes::Bytes;
 use logdrain::pipeline::process_body;
@@ -67,6 +74,9 @@ usage: cargo bench --bench load -- [options]
   --server-pid PID       sample the server's VmRSS, VmHWM and CPU time
   --copy-file PATH       also write the same lines as a binary COPY file of the reference table
   --seed S               traffic generator seed (1)
+  --quiet-app NAME       a second app sending one frame every --quiet-every ms during the run
+  --quiet-token TOKEN    its drain token
+  --quiet-every MS       its interval (100)
   --print-copy-columns   print the COPY column list and exit";
 
 /// The driver's settings, from the command line.
@@ -94,6 +104,8 @@ struct Options {
     seed: u64,
     /// Print [`LINE_COLUMNS`] and exit.
     print_copy_columns: bool,
+    /// A quiet second app sending during the run.
+    quiet: Option<quiet::QuietOptions>,
     /// No option was given besides the ones cargo adds (a plain `cargo bench`).
     defaults_only: bool,
 }
@@ -112,6 +124,7 @@ impl Default for Options {
             copy_file: None,
             seed: 1,
             print_copy_columns: false,
+            quiet: None,
             defaults_only: true,
         }
     }
@@ -150,6 +163,19 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
             }
             "--seed" => o.seed = value(&flag, next())?,
             "--print-copy-columns" => o.print_copy_columns = true,
+            "--quiet-app" | "--quiet-token" | "--quiet-every" => {
+                let q = o.quiet.get_or_insert_with(|| quiet::QuietOptions {
+                    app: String::new(),
+                    token: String::new(),
+                    every: Duration::from_millis(100),
+                });
+                let v = next().ok_or_else(|| format!("{flag} needs a value"))?;
+                match flag.as_str() {
+                    "--quiet-app" => q.app = v,
+                    "--quiet-token" => q.token = v,
+                    _ => q.every = Duration::from_millis(value(&flag, Some(v))?),
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
         o.defaults_only = false;
@@ -625,6 +651,11 @@ async fn run(o: Options) -> Result<(), String> {
     let cpu_before = o.server_pid.and_then(cpu_seconds);
     let start = Instant::now();
     let progress = tokio::spawn(progress(Arc::clone(&shared), start));
+    let quiet_stop = Arc::new(AtomicBool::new(false));
+    let quiet = o
+        .quiet
+        .clone()
+        .map(|q| tokio::spawn(quiet::run(o.url.clone(), q, Arc::clone(&quiet_stop))));
     let workers: Vec<_> = (0..o.connections)
         .map(|_| tokio::spawn(worker(Arc::clone(&shared))))
         .collect();
@@ -637,6 +668,11 @@ async fn run(o: Options) -> Result<(), String> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     progress.abort();
+    quiet_stop.store(true, Relaxed);
+    let quiet = match quiet {
+        Some(q) => Some(q.await.map_err(|e| format!("quiet app: {e}"))?),
+        None => None,
+    };
     let cpu_after = o.server_pid.and_then(cpu_seconds);
     let peak_rss_kb = sampler.map(MemorySampler::finish);
     let hwm_kb = o.server_pid.and_then(|pid| status_kb(pid, "VmHWM:"));
@@ -691,6 +727,21 @@ async fn run(o: Options) -> Result<(), String> {
     for e in &errors {
         println!("load: error seen    {e}");
     }
+    let quiet_summary = quiet.as_ref().map(|q| {
+        let (p50, p99) = (
+            percentile_ms(&q.latencies, 50.0),
+            percentile_ms(&q.latencies, 99.0),
+        );
+        println!(
+            "load: quiet app     {} frames: {} × 204, {} × 503, {} other; p50 {p50:.1} ms  p99 {p99:.1} ms",
+            q.latencies.len(),
+            q.ok,
+            q.unavailable,
+            q.other
+        );
+        serde_json::json!({"frames": q.latencies.len(), "ok": q.ok, "status_503": q.unavailable,
+                           "other": q.other, "p50_ms": p50, "p99_ms": p99})
+    });
 
     let copy_rows = match &o.copy_file {
         Some(path) => {
@@ -728,6 +779,7 @@ async fn run(o: Options) -> Result<(), String> {
         "lines_per_post": o.lines_per_post,
         "rate": o.rate,
         "copy_rows": copy_rows,
+        "quiet": quiet_summary,
     });
     println!("{summary}");
     Ok(())

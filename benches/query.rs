@@ -14,7 +14,13 @@
 //! ROLLUPS=off …                                    # aggregates read lines, not rollups
 //! REUSE_DB=logdrain_query_bench_123 …               # time a kept database again
 //! ONLY='stats|metrics' …                            # time only the cases naming one of these
+//! COMPACT=0 …                                       # keep every day as rows (no compact tier)
+//! PARTITION_HOURS=1 …                               # hourly partitions (default 24: a day)
 //! ```
+//!
+//! By default every sealed day is compacted before the queries run (as `logdrain serve` does
+//! an hour after each day ends), and the bench prints the compaction rate and the bytes per
+//! line of the compacted days, all-in (heap, TOAST, index, pruning summaries, Bloom filters).
 
 use anyhow::Context as _;
 use logdrain::app::Application;
@@ -35,6 +41,11 @@ const API_TOKEN: &str = "bench-api-token-0123456789";
 const LINES_PER_BODY: usize = 400;
 /// Rows per COPY statement.
 const ROWS_PER_COPY: usize = 100_000;
+
+/// PARTITION_HOURS (default 24) as the partition interval.
+fn partition_interval() -> Duration {
+    Duration::from_secs(env_usize("PARTITION_HOURS", 24) as u64 * 3600)
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -137,6 +148,7 @@ async fn load(store: &Store, lines: usize, days: usize, now_us: i64) -> anyhow::
     // The server makes partitions a day ahead as time passes; do what it would have done.
     let no_index = Policy {
         search_index: false,
+        interval: partition_interval(),
         ..Policy::default()
     };
     for day in 0..=days as i64 {
@@ -264,6 +276,63 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Compacts every sealed day as the maintenance task does, and prints its rate and the
+/// compact tier's size.
+async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
+    let db_size = |store: Store| async move {
+        sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
+            .fetch_one(store.pool())
+            .await
+    };
+    let before = db_size(store.clone()).await?;
+    let policy = Policy {
+        search_index: false,
+        compact_after: Some(Duration::from_secs(3600)),
+        interval: partition_interval(),
+        ..Policy::default()
+    };
+    let t = Instant::now();
+    let report = store.maintain(&policy, now_us).await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(report.errors.is_empty(), "{:?}", report.errors);
+    let n = report.compacted_lines.max(1);
+    println!(
+        "compacted {} partitions, {} lines in {secs:.1} s: {:.0} lines/s (one maintenance \
+         connection)",
+        report.compacted.len(),
+        report.compacted_lines,
+        report.compacted_lines as f64 / secs
+    );
+    let (chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*)::int8, \
+                (SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_total_relation_size(c.reltoastrelid)), 0)::int8 \
+                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'line_chunks'::regclass), \
+                (SELECT COALESCE(sum(pg_indexes_size(inhrelid)), 0)::int8 FROM pg_inherits \
+                 WHERE inhparent = 'line_chunks'::regclass), \
+                COALESCE(sum(octet_length(terms_bloom) + octet_length(rids_bloom)), 0)::int8 \
+         FROM line_chunks",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    sqlx::query("VACUUM").execute(store.pool()).await?;
+    let after = db_size(store.clone()).await?;
+    let per = |b: i64| b as f64 / n as f64;
+    println!(
+        "compact tier: {chunks} chunks, {:.1} B/line all-in (TOAST {:.1}, index {:.2}, Bloom \
+         filters {:.1}); database {} MB before, {} MB after",
+        per(total),
+        per(toast),
+        per(index),
+        per(blooms),
+        before >> 20,
+        after >> 20
+    );
+    Ok(())
+}
+
 async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 8,
@@ -300,25 +369,6 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         .try_into()
         .unwrap_or(0);
 
-    // The sealed partitions get their search index, as the maintenance task builds them.
-    let t = Instant::now();
-    let index_days = std::env::var("SEARCH_INDEX_DAYS")
-        .ok()
-        .and_then(|d| d.parse::<u64>().ok());
-    let build = Policy {
-        search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
-        index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
-        ..Policy::default()
-    };
-    let report = store.maintain(&build, now_us).await?;
-    println!(
-        "search indexes built on {} sealed partitions in {:.0?}",
-        report.indexed.len(),
-        t.elapsed()
-    );
-    sqlx::query("ANALYZE lines").execute(store.pool()).await?;
-    print_sizes(&store, loaded).await?;
-
     // A request id and a rare word (its first 8 hex digits) from about 30 minutes before the
     // newest line (the generated span ends near, not exactly at, now).
     let (request_id,): (String,) = sqlx::query_as(
@@ -349,6 +399,32 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
 
+    let compact = std::env::var("COMPACT").map_or(true, |v| v != "0");
+    let index_days = std::env::var("SEARCH_INDEX_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<u64>().ok());
+    if compact {
+        compact_days(&store, now_us).await?;
+    }
+    if !compact {
+        // The sealed partitions get their search index, as the maintenance task builds them.
+        let t = Instant::now();
+        let build = Policy {
+            compact_after: None,
+            interval: partition_interval(),
+            search_index_max_age: index_days.map(|d| Duration::from_secs(d * 86_400)),
+            index_build_memory: env_usize("INDEX_BUILD_MEMORY_MB", 128) as u64 * 1024 * 1024,
+            ..Policy::default()
+        };
+        let report = store.maintain(&build, now_us).await?;
+        println!(
+            "search indexes built on {} sealed partitions in {:.0?}",
+            report.indexed.len(),
+            t.elapsed()
+        );
+        sqlx::query("ANALYZE lines").execute(store.pool()).await?;
+        print_sizes(&store, loaded).await?;
+    }
     // The server, as `logdrain serve` runs it, with the search-index age the bench built to
     // (so that its own maintenance does not build more indexes while queries are timed), and
     // no query timeout, so that the slowest cases are measured rather than stopped.
@@ -371,6 +447,13 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     if let Some(days) = index_days {
         args.extend(["--search-index-age".into(), format!("{days}d")]);
     }
+    if !compact {
+        args.extend(["--compact-after".into(), "0s".into()]);
+    }
+    args.extend([
+        "--partition-interval".into(),
+        format!("{}h", partition_interval().as_secs() / 3600),
+    ]);
     let Task::Serve(config) = logdrain::config::load(&args)?.task else {
         anyhow::bail!("not serve")
     };
@@ -393,7 +476,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
     // unindexed day of 1.4 M lines from memory, minutes when the data is larger than memory),
     // so they run a few times only: WHOLE_SPAN_RUNS (default 3; 0 skips them).
     let whole = env_usize("WHOLE_SPAN_RUNS", 3);
-    let cases: Vec<(&str, String, usize)> = vec![
+    let mut cases: Vec<(String, String, usize)> = vec![
         (
             "latest 100 (`/logs?n=100`)",
             format!("{base}/logs?n=100"),
@@ -433,6 +516,11 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         (
             "request_id lookup (`/requests/{id}`)",
             format!("{base}/requests/{request_id}"),
+            30,
+        ),
+        (
+            "request_id lookup, 3 days ago (`/requests/{id}`)",
+            format!("{base}/requests/{old_request_id}"),
             30,
         ),
         (
@@ -481,7 +569,46 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
             format!("{base}/logs?q={old_word}&since={days}d&until={today}"),
             whole,
         ),
-    ];
+    ]
+    .into_iter()
+    .map(|(name, url, runs)| (name.to_owned(), url, runs))
+    .collect();
+    // The app overview's chart queries (every one the page makes) per range picker choice:
+    // minute buckets up to 24 h, hour buckets beyond.
+    for (range, by, bucket, runs) in [
+        ("1h", "minute", "60s", 20),
+        ("24h", "minute", "60s", 10),
+        ("7d", "hour", "3600s", 5),
+    ] {
+        let overview = [
+            (
+                "`/stats/requests?by=BY`",
+                format!("stats/requests?by={by}&limit=10000"),
+            ),
+            (
+                "`/stats/requests?by=BY&status=400-499`",
+                format!("stats/requests?by={by}&limit=10000&status=400-499"),
+            ),
+            (
+                "`/stats/errors?bucket=B`",
+                format!("stats/errors?bucket={bucket}"),
+            ),
+            ("`/metrics?bucket=B`", format!("metrics?bucket={bucket}")),
+            ("`/events?n=2000`", "events?n=2000&format=json".to_owned()),
+            ("`/loss`", "loss?".to_owned()),
+        ];
+        for (name, path) in overview {
+            let name = name
+                .replace("BY", by)
+                .replace("=B`", &format!("={bucket}`"));
+            let sep = if path.ends_with('?') { "" } else { "&" };
+            cases.push((
+                format!("overview {range}: {name}"),
+                format!("{base}/{path}{sep}since={range}"),
+                runs,
+            ));
+        }
+    }
     // ONLY="stats|metrics" times only the cases whose name contains one of those texts.
     let only = std::env::var("ONLY").unwrap_or_default();
     for (name, url, runs) in cases {

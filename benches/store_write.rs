@@ -238,6 +238,7 @@ async fn write_all(
                         lines: *lines,
                         dropped: 0,
                         msg_count_mismatch: None,
+                        frame_length_mismatches: 0,
                         logplex_drain_token: None,
                     })
                     .collect();

@@ -11,7 +11,7 @@
 
 use logdrain::logplex::DEFAULT_MAX_FRAME_LEN;
 use logdrain::pipeline::{self, Context};
-use logdrain::rules::{compile, RedactConfig, Rules, RulesConfig};
+use logdrain::rules::Rules;
 use logdrain::synth::Corpus;
 use std::hint::black_box;
 use std::io::Write as _;
@@ -88,25 +88,6 @@ fn run(bodies: &[Vec<u8>], rules: &Rules) -> usize {
     lines
 }
 
-/// Rules that change nothing: every builtin redaction off.
-fn no_rules() -> Rules {
-    let cfg = RulesConfig {
-        redact: RedactConfig {
-            query_params: false,
-            authorization: false,
-            secret_keys: false,
-            card_numbers: false,
-            key_shapes: false,
-            ..RedactConfig::default()
-        },
-        ..RulesConfig::default()
-    };
-    match compile(&cfg) {
-        Ok(rules) => rules,
-        Err(e) => panic!("rules without redaction: {e}"),
-    }
-}
-
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--syslog-loose") {
@@ -121,7 +102,7 @@ fn main() -> std::io::Result<()> {
     }
     let bodies = bodies();
     if args.first().map(String::as_str) == Some("--no-rules") {
-        let rules = no_rules();
+        let rules = Rules::none();
         let rounds: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(5);
         let mut lines = 0;
         for _ in 0..rounds {

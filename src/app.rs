@@ -102,6 +102,11 @@ impl Application {
         if let Err(e) = store.maintain(&startup_policy, now_us()).await {
             tracing::warn!(error = %e, "startup maintenance failed; the periodic task retries");
         }
+        // The config file's alert rules replace those of the previous start.
+        store
+            .sync_config_alerts(&config.alert_rules)
+            .await
+            .context("storing the config file's [[alerts]]")?;
         Ok(Application {
             listener,
             config,
@@ -131,6 +136,7 @@ impl Application {
             store.clone(),
             &WriterSettings {
                 queue_bytes: config.queue_bytes,
+                app_share_bytes: config.app_queue_share,
                 batch_bytes: config.batch_bytes,
                 writers: config.writers,
             },
@@ -147,10 +153,16 @@ impl Application {
         ));
         let rollup_merges =
             tokio::spawn(rollup_merge_loop(store.clone(), config.rollup_merge_every));
+        // Alert rounds read with the unbounded handle: they are few, small, and must not fail
+        // because an API limit was set low.
+        let alerts =
+            tokio::spawn(crate::alerts::Evaluator::new(store.clone(), config.alerts.clone()).run());
         let state = AppState {
             query: Arc::new(QueryConfig {
                 api_token: config.api_token.clone(),
                 maintenance: config.maintenance.clone(),
+                session_ttl: config.session_ttl,
+                https: config.tls.is_some(),
             }),
             tails,
             rules: config.rules.clone(),
@@ -164,6 +176,8 @@ impl Application {
             limits: Arc::new(Limits {
                 max_body_bytes: config.max_body_bytes,
                 max_frame_bytes: config.max_frame_bytes,
+                max_lines: config.max_lines,
+                otlp_max_attributes: config.otlp_max_attributes,
                 ack_timeout: config.ack_timeout,
                 retry_after: config.retry_after,
                 body_timeout: config.body_timeout,
@@ -193,6 +207,8 @@ impl Application {
         let limits = http::server::ConnLimits {
             max_connections: config.max_connections,
             idle_timeout: config.idle_timeout,
+            head_timeout: config.head_timeout,
+            max_pending_heads: config.max_pending_heads,
             retry_after: config.retry_after,
         };
         let serve = async move {
@@ -227,6 +243,9 @@ impl Application {
         let _ = maintenance.await;
         rollup_merges.abort();
         let _ = rollup_merges.await;
+        // A notification being sent is abandoned; its lease runs out and a later round sends it.
+        alerts.abort();
+        let _ = alerts.await;
         tracing::info!("shutdown: flushing the write queue");
         writers.shutdown().await;
         store.close().await;
@@ -255,6 +274,8 @@ async fn maintenance_loop(
                 created = r.created.len(),
                 dropped = r.dropped.len(),
                 indexed = r.indexed.len(),
+                alert_history_pruned = r.alert_history_pruned,
+                alert_deliveries_pruned = r.alert_deliveries_pruned,
                 db_bytes = r.db_bytes,
                 "maintenance done"
             ),

@@ -6,10 +6,12 @@
 use crate::units::{parse_bytes, parse_duration};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod alerts;
 mod file;
 mod logs;
 
-pub use file::{rules_table, with_file_settings};
+pub use alerts::AlertArgs;
+pub use file::{alerts_table, rules_table, with_file_settings};
 pub use logs::LogsArgs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -90,12 +92,14 @@ pub enum Command {
     Migrate(DbArgs),
     /// Manage apps and their drain / read tokens.
     Apps(AppsArgs),
+    /// Manage space credentials: one OTLP token for every app of a Heroku space.
+    Spaces(SpacesArgs),
     /// Print an app's lines as `heroku logs` does, from a logdrain server's query API.
     Logs(LogsArgs),
     /// Print the latest lines, then stream new ones as they arrive (`heroku logs --tail`).
     Tail(LogsArgs),
-    /// Run partition maintenance once (create ahead, retention, search indexes) and print what
-    /// it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
+    /// Run maintenance once (partitions ahead, retention, search indexes, history pruning) and
+    /// print what it did; `serve` does the same every LOGDRAIN_MAINTENANCE_EVERY.
     Maintain(MaintainArgs),
 }
 
@@ -106,6 +110,15 @@ pub struct AppsArgs {
     pub db: DbArgs,
     #[command(subcommand)]
     pub command: AppsCommand,
+}
+
+/// `logdrain spaces …`: the database, and what to do.
+#[derive(Debug, Args)]
+pub struct SpacesArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: SpacesCommand,
 }
 
 /// `logdrain maintain`: the database and the maintenance policy.
@@ -156,6 +169,41 @@ pub enum AppsCommand {
     },
 }
 
+/// Space credentials for `heroku telemetry:add -s SPACE`: each record's `service.name` names
+/// its app, created in the space on first use.
+#[derive(Debug, Subcommand)]
+pub enum SpacesCommand {
+    /// Create a space credential and print the `heroku telemetry:add` command to paste.
+    Create {
+        /// Heroku space name.
+        name: String,
+        /// Public base URL of this logdrain server, used in the printed command.
+        #[arg(
+            long,
+            env = "LOGDRAIN_PUBLIC_URL",
+            default_value = "https://your-logdrain.herokuapp.com"
+        )]
+        url: String,
+    },
+    /// Replace a space's token and print the new command.
+    Rotate {
+        /// Heroku space name.
+        name: String,
+        /// Public base URL of this logdrain server, used in the printed command.
+        #[arg(
+            long,
+            env = "LOGDRAIN_PUBLIC_URL",
+            default_value = "https://your-logdrain.herokuapp.com"
+        )]
+        url: String,
+    },
+    /// Delete a space credential (its apps and their lines stay).
+    Delete {
+        /// Heroku space name.
+        name: String,
+    },
+}
+
 /// Settings of `logdrain serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -186,9 +234,25 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_MAX_FRAME", default_value = "256KiB", value_parser = parse_bytes)]
     pub max_frame: usize,
 
+    /// Most attributes (resource and record together) kept as tags on one OTLP log line; the
+    /// rest are counted in the tag `logdrain.attributes_left_out`.
+    #[arg(long, env = "LOGDRAIN_OTLP_MAX_ATTRIBUTES", default_value_t = 128)]
+    pub otlp_max_attributes: usize,
+
     /// Encoded lines that may wait for the database; beyond it requests get 503 + Retry-After.
     #[arg(long, env = "LOGDRAIN_QUEUE_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub queue_bytes: usize,
+
+    /// Encoded lines one app may have waiting or being written; past it that app's requests get
+    /// 503 + Retry-After while other apps' are admitted, and a request larger than it gets 413.
+    /// Default: a quarter of the queue, and at least 3 × --max-body.
+    #[arg(long, env = "LOGDRAIN_APP_QUEUE_SHARE", value_parser = parse_bytes)]
+    pub app_queue_share: Option<usize>,
+
+    /// Most lines (frames) one request may hold; more gets 413 at once (Logplex sends at most
+    /// about 1,025).
+    #[arg(long, env = "LOGDRAIN_MAX_LINES", default_value_t = 20_000)]
+    pub max_lines: usize,
 
     /// Most encoded bytes written in one transaction.
     #[arg(long, env = "LOGDRAIN_BATCH_BYTES", default_value = "8MiB", value_parser = parse_bytes)]
@@ -215,6 +279,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_AUTH_CACHE_TTL", default_value = "30s", value_parser = parse_duration)]
     pub auth_cache_ttl: Duration,
 
+    /// How long a sign-in to the pages lasts before the read token must be entered again.
+    #[arg(long, env = "LOGDRAIN_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+
     /// Time allowed on shutdown for in-flight requests and the final flush (Heroku gives 30 s).
     #[arg(long, env = "LOGDRAIN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
@@ -228,10 +296,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// How long a connection may wait for a complete request head: the keep-alive idle timeout
-    /// (Logplex reuses connections) and the bound on clients that trickle their headers.
+    /// Keep-alive: how long a connection may wait between requests for its next complete head
+    /// (Logplex reuses connections); a head under way is bounded by --head-timeout.
     #[arg(long, env = "LOGDRAIN_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// How long a request head may take once its first byte has arrived; a slower client is
+    /// disconnected (idle keep-alive between requests is bounded by --idle-timeout instead).
+    #[arg(long, env = "LOGDRAIN_HEAD_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub head_timeout: Duration,
+
+    /// Connections that have not yet sent a complete request head; past it the oldest of them is
+    /// closed, so slow clients cannot use up --max-connections.
+    #[arg(long, env = "LOGDRAIN_MAX_PENDING_HEADS", default_value_t = 256)]
+    pub max_pending_heads: usize,
 
     /// How long a request body may take to arrive; slower gets 503 (so Logplex retries).
     #[arg(long, env = "LOGDRAIN_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -243,6 +321,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub retention: RetentionArgs,
+
+    #[command(flatten)]
+    pub alerts: AlertArgs,
 
     /// How often the maintenance task runs (partitions ahead, retention, search indexes).
     #[arg(long, env = "LOGDRAIN_MAINTENANCE_EVERY", default_value = "5m", value_parser = parse_duration)]
@@ -282,6 +363,16 @@ pub struct RetentionArgs {
     /// Memory for building a search index (Postgres maintenance_work_mem for that session).
     #[arg(long, env = "LOGDRAIN_INDEX_BUILD_MEMORY", default_value = "128MiB", value_parser = parse_bytes)]
     pub index_build_memory: usize,
+
+    /// Rewrite a partition into the compact tier (about 10× smaller, still exact) this long
+    /// after its end; late lines arriving after that are kept in the default partition. 0:
+    /// never compact (partitions then get the search index instead).
+    #[arg(long, env = "LOGDRAIN_COMPACT_AFTER", default_value = "1h", value_parser = parse_duration)]
+    pub compact_after: Duration,
+    /// State changes and finished notifications kept per alert rule: maintenance deletes all
+    /// but the newest this many (pending notifications are always kept).
+    #[arg(long, env = "LOGDRAIN_ALERT_HISTORY_KEEP", default_value_t = 1000)]
+    pub alert_history_keep: u64,
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! compiled. Nothing else reads environment variables; `main` only dispatches on the result.
 
 use crate::cli::{
-    rules_table, with_file_settings, AppsCommand, Cli, Command, DbArgs, LogFormat, LogsArgs,
-    RetentionArgs, ServeArgs,
+    alerts_table, rules_table, with_file_settings, AlertArgs, AppsCommand, Cli, Command, DbArgs,
+    LogFormat, LogsArgs, RetentionArgs, ServeArgs, SpacesCommand,
 };
 use crate::client::LogsRequest;
 use crate::rules::Rules;
@@ -81,8 +81,14 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest single octet-counted frame trusted; larger ones are stored raw.
     pub max_frame_bytes: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// Encoded bytes that may wait for the database before new requests get 503.
     pub queue_bytes: usize,
+    /// Encoded bytes one app may hold in the queue; a request larger than this gets 413.
+    pub app_queue_share: usize,
+    /// Most lines (frames) one request may hold; more gets 413 before any parsing.
+    pub max_lines: usize,
     /// Most COPY bytes written in one transaction.
     pub batch_bytes: usize,
     /// Concurrent batch writers (database connections used for ingest).
@@ -95,12 +101,18 @@ pub struct ServeConfig {
     pub retry_after: Duration,
     /// How long cached app credentials are trusted before the database is asked again.
     pub auth_cache_ttl: Duration,
+    /// How long a page sign-in session lasts.
+    pub session_ttl: Duration,
     /// Time allowed for in-flight requests and the final flush on shutdown.
     pub shutdown_grace: Duration,
     /// Serve HTTPS with these files, when set.
     pub tls: Option<TlsFiles>,
     /// Idle keep-alive connections (and unfinished request heads) are closed after this long.
     pub idle_timeout: Duration,
+    /// A request head must be complete this long after its first byte.
+    pub head_timeout: Duration,
+    /// Connections without a complete request head; past it the oldest is closed.
+    pub max_pending_heads: usize,
     /// Longest a request body may take to arrive.
     pub body_timeout: Duration,
     /// Connections served at once.
@@ -113,6 +125,11 @@ pub struct ServeConfig {
     pub rollup_merge_every: Duration,
     /// Ingest rules (`[rules]` of the config file), compiled once.
     pub rules: Arc<Rules>,
+    /// How alert rules are evaluated and notifications sent.
+    pub alerts: crate::alerts::Settings,
+    /// The config file's `[[alerts]]`, validated; stored (replacing the previous file's) at
+    /// start.
+    pub alert_rules: Vec<crate::alerts::Rule>,
 }
 
 /// PEM files for serving HTTPS directly.
@@ -152,6 +169,8 @@ pub enum Task {
     Migrate(DbConfig),
     /// `logdrain apps …`.
     Apps(DbConfig, AppsCommand),
+    /// `logdrain spaces …`.
+    Spaces(DbConfig, SpacesCommand),
     /// `logdrain maintain`: the policy to apply once.
     Maintain(DbConfig, Policy),
     /// `logdrain logs` / `logdrain tail`: a query-API client, no database.
@@ -181,8 +200,8 @@ pub enum LoadError {
 /// file into the validated settings of one command, ingest rules compiled.
 pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
     let first = Cli::try_parse_from(argv)?;
-    let (cli, rules) = match first.config.clone() {
-        None => (first, None),
+    let (cli, rules, alert_rules) = match first.config.clone() {
+        None => (first, None, Vec::new()),
         Some(path) => {
             let file_error = |message: String| LoadError::File {
                 path: path.clone(),
@@ -199,13 +218,21 @@ pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
                 }
                 None => None,
             };
-            (cli, rules)
+            // Validated before anything is served too: a bad alert rule stops start-up.
+            let alerts = alerts_table(&text).map_err(file_error)?;
+            let alert_rules = crate::alerts::rule::validate_config(alerts)
+                .map_err(|e| file_error(e.to_string()))?;
+            (cli, rules, alert_rules)
         }
     };
     Ok(match cli.command {
         Command::Serve(args) => Settings {
             log_format: args.db.log_format,
-            task: Task::Serve(Box::new(serve(&args, rules.unwrap_or_default())?)),
+            task: Task::Serve(Box::new(serve(
+                &args,
+                rules.unwrap_or_default(),
+                alert_rules,
+            )?)),
         },
         Command::Migrate(db) => Settings {
             log_format: db.log_format,
@@ -214,6 +241,10 @@ pub fn load(argv: &[String]) -> Result<Settings, LoadError> {
         Command::Apps(apps) => Settings {
             log_format: apps.db.log_format,
             task: Task::Apps(database(&apps.db)?, apps.command),
+        },
+        Command::Spaces(spaces) => Settings {
+            log_format: spaces.db.log_format,
+            task: Task::Spaces(database(&spaces.db)?, spaces.command),
         },
         Command::Maintain(args) => Settings {
             log_format: args.db.log_format,
@@ -253,6 +284,14 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
             });
         }
     }
+    if args.alert_history_keep == 0 {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_HISTORY_KEEP",
+            message: "must be at least 1 (a rule's newest state change says why it is in its \
+                      state)"
+                .into(),
+        });
+    }
     Ok(Policy {
         interval: args.partition_interval,
         max_age: args.retention,
@@ -260,6 +299,8 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
         search_index: args.search_index,
         search_index_max_age: args.search_index_age,
         index_build_memory: args.index_build_memory as u64,
+        compact_after: (!args.compact_after.is_zero()).then_some(args.compact_after),
+        alert_history_keep: args.alert_history_keep,
     })
 }
 
@@ -286,9 +327,48 @@ fn database(args: &DbArgs) -> Result<DbConfig, ConfigError> {
     })
 }
 
+/// The validated alert evaluation and notification settings.
+fn alert_settings(args: &AlertArgs) -> Result<crate::alerts::Settings, ConfigError> {
+    if args.alert_every < Duration::from_secs(1) {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_EVERY",
+            message: "must be at least 1s".into(),
+        });
+    }
+    if args.alert_timeout.is_zero() {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_ALERT_TIMEOUT",
+            message: "must be greater than zero".into(),
+        });
+    }
+    let public_url = match args.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            Some(u.trim_end_matches('/').to_owned())
+        }
+        Some(_) => {
+            return Err(ConfigError {
+                setting: "LOGDRAIN_PUBLIC_URL",
+                message: "must start with http:// or https://".into(),
+            })
+        }
+    };
+    Ok(crate::alerts::Settings {
+        every: args.alert_every,
+        timeout: args.alert_timeout,
+        retries: args.alert_retries,
+        backoff: args.alert_backoff,
+        public_url,
+    })
+}
+
 /// The validated server settings; `rules` are the compiled `[rules]` of the config file (the
-/// builtin redaction when it has none).
-fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
+/// builtin redaction when it has none), `alert_rules` its validated `[[alerts]]`.
+fn serve(
+    args: &ServeArgs,
+    rules: Rules,
+    alert_rules: Vec<crate::alerts::Rule>,
+) -> Result<ServeConfig, ConfigError> {
     let db = database(&args.db)?;
     let listen = match args.port {
         Some(port) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
@@ -314,22 +394,38 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
             message: "must hold at least two maximal bodies (2 × LOGDRAIN_MAX_BODY)".into(),
         });
     }
+    // A quarter of the queue, but room for the rows of a maximal body (about 2.5× its size).
+    let app_queue_share = args.app_queue_share.unwrap_or_else(|| {
+        (args.queue_bytes / 4)
+            .max(args.max_body.saturating_mul(3))
+            .min(args.queue_bytes)
+    });
+    if app_queue_share == 0 || app_queue_share > args.queue_bytes {
+        return Err(ConfigError {
+            setting: "LOGDRAIN_APP_QUEUE_SHARE",
+            message: "must be greater than zero and at most LOGDRAIN_QUEUE_BYTES".into(),
+        });
+    }
+    for (setting, d) in [
+        ("LOGDRAIN_HEAD_TIMEOUT", args.head_timeout),
+        ("LOGDRAIN_MAINTENANCE_EVERY", args.maintenance_every),
+        ("LOGDRAIN_ROLLUP_MERGE_EVERY", args.rollup_merge_every),
+    ] {
+        if d.is_zero() {
+            let message = "must be greater than zero".into();
+            return Err(ConfigError { setting, message });
+        }
+    }
     if args.writers as u32 >= db.pool_size {
         return Err(ConfigError {
             setting: "LOGDRAIN_WRITERS",
             message: format!("must be below LOGDRAIN_DB_POOL ({})", db.pool_size),
         });
     }
-    if args.maintenance_every.is_zero() {
+    if args.session_ttl.is_zero() {
         return Err(ConfigError {
-            setting: "LOGDRAIN_MAINTENANCE_EVERY",
-            message: "must be greater than zero".into(),
-        });
-    }
-    if args.rollup_merge_every.is_zero() {
-        return Err(ConfigError {
-            setting: "LOGDRAIN_ROLLUP_MERGE_EVERY",
-            message: "must be greater than zero".into(),
+            setting: "LOGDRAIN_SESSION_TTL",
+            message: "must be longer than 0s".into(),
         });
     }
     let token = |setting: &'static str, t: &Option<String>| match t.as_deref() {
@@ -347,13 +443,17 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
         db,
         max_body_bytes: args.max_body,
         max_frame_bytes: args.max_frame,
+        otlp_max_attributes: args.otlp_max_attributes,
         queue_bytes: args.queue_bytes,
+        app_queue_share,
+        max_lines: nonzero("LOGDRAIN_MAX_LINES", args.max_lines)?,
         batch_bytes: args.batch_bytes,
         writers: args.writers,
         ack_timeout: args.ack_timeout,
         query_timeout: args.query_timeout,
         retry_after: args.retry_after,
         auth_cache_ttl: args.auth_cache_ttl,
+        session_ttl: args.session_ttl,
         shutdown_grace: args.shutdown_grace,
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
@@ -363,12 +463,16 @@ fn serve(args: &ServeArgs, rules: Rules) -> Result<ServeConfig, ConfigError> {
             _ => None,
         },
         idle_timeout: args.idle_timeout,
+        head_timeout: args.head_timeout,
+        max_pending_heads: nonzero("LOGDRAIN_MAX_PENDING_HEADS", args.max_pending_heads)?,
         body_timeout: args.body_timeout,
         max_connections: nonzero("LOGDRAIN_MAX_CONNECTIONS", args.max_connections)?,
         maintenance: policy(&args.retention)?,
         maintenance_every: args.maintenance_every,
         rollup_merge_every: args.rollup_merge_every,
         rules: Arc::new(rules),
+        alerts: alert_settings(&args.alerts)?,
+        alert_rules,
     })
 }
 
@@ -379,5 +483,28 @@ mod tests {
     #[test]
     fn secrets_never_debug_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+
+    fn maintain(args: &[&str]) -> Result<Policy, LoadError> {
+        let argv: Vec<String> = ["logdrain", "maintain"]
+            .iter()
+            .chain(args)
+            .map(|s| s.to_string())
+            .collect();
+        match load(&argv)?.task {
+            Task::Maintain(_, policy) => Ok(policy),
+            other => unreachable!("maintain: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn alert_history_keeps_a_thousand_per_rule_unless_told_and_never_none() {
+        assert_eq!(maintain(&[]).expect("policy").alert_history_keep, 1000);
+        let five = maintain(&["--alert-history-keep", "5"]).expect("policy");
+        assert_eq!(five.alert_history_keep, 5);
+        match maintain(&["--alert-history-keep", "0"]) {
+            Err(LoadError::Invalid(e)) => assert_eq!(e.setting, "LOGDRAIN_ALERT_HISTORY_KEEP"),
+            other => panic!("refused naming the setting: {other:?}"),
+        }
     }
 }

@@ -14,7 +14,11 @@
 //!   → ingest/                      bounded queue (bytes) → batch writers; 204 after commit
 //!   → store/write.rs               sqlx: one transaction per batch (ledger + COPY + rollups + counters)
 //!
-//! GET /api/…   http/query.rs       bearer auth, handlers, tail streaming
+//! POST /v1/logs http/otlp.rs       OTLP/HTTP: Basic or Bearer auth, body capped and gunzipped
+//!   → otlp/                        PURE: export → one RFC 5424 line per record + telemetry
+//!   → pipeline::run_otlp           the same classify → rules → COPY; then the same queue
+//!
+//! GET /api/…   http/query.rs       bearer or session auth, handlers, tail streaming
 //!   → query/                       PURE: parameters → store filters; rows → text/json/SSE
 //!   → store/read.rs                sqlx: filtered pages, aggregates over rollups and line edges
 //! ```
@@ -25,7 +29,14 @@
 //! order. `record.rs` is the shared vocabulary, `units.rs` the duration and size parsers,
 //! `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
 //! load driver. The project's reference (drain contract, wire facts) is in `docs/`.
+//!
+//! The pages (`http/pages.rs`, files embedded from `web/`) are static shells whose scripts read
+//! the same query API with a session cookie (`http/session.rs`). `alerts/` runs beside both
+//! flows: a round every `LOGDRAIN_ALERT_EVERY` reads through `store/`, steps each rule's PURE
+//! state machine and sends notifications with its own client; its HTTP endpoints are in
+//! `http/alerts.rs`.
 
+pub mod alerts;
 pub mod app;
 pub mod classify;
 pub mod cli;
@@ -34,6 +45,7 @@ pub mod config;
 pub mod http;
 pub mod ingest;
 pub mod logplex;
+pub mod otlp;
 pub mod pipeline;
 pub mod query;
 pub mod record;

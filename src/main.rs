@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use logdrain::app::{self, Application};
-use logdrain::cli::{AppsCommand, LogFormat};
+use logdrain::cli::{AppsCommand, LogFormat, SpacesCommand};
 use logdrain::config::{self, LoadError, Settings, Task};
 use logdrain::record::AppName;
 use logdrain::store::apps::TokenKind;
@@ -33,6 +33,12 @@ async fn main() -> anyhow::Result<()> {
             db.store.close().await;
             result
         }
+        Task::Spaces(db_config, command) => {
+            let db = app::open_database(&db_config).await?;
+            let result = spaces(&db.store, command).await;
+            db.store.close().await;
+            result
+        }
         Task::Maintain(db_config, policy) => {
             let db = app::open_database(&db_config).await?;
             let now = chrono::Utc::now().timestamp_micros();
@@ -55,9 +61,12 @@ async fn serve(config: config::ServeConfig) -> anyhow::Result<()> {
         quick_start = config.drain_token.is_some(),
         https = config.tls.is_some(),
         idle_timeout = ?config.idle_timeout,
+        head_timeout = ?config.head_timeout,
         max_frame_bytes = config.max_frame_bytes,
         max_body_bytes = config.max_body_bytes,
         queue_bytes = config.queue_bytes,
+        app_queue_share = config.app_queue_share,
+        max_lines = config.max_lines,
         writers = config.writers,
         retention = ?config.maintenance.max_age,
         max_db_bytes = ?config.maintenance.max_db_bytes,
@@ -84,9 +93,18 @@ fn print_maintenance(report: &logdrain::store::partitions::Report) {
     for name in &report.indexed {
         println!("search index built on {name}");
     }
+    for name in &report.compacted {
+        println!("compacted {name}");
+    }
     println!(
-        "strays moved {}, strays deleted {}, frame ids pruned {}, database {} bytes",
-        report.strays_moved, report.strays_deleted, report.frames_pruned, report.db_bytes
+        "strays moved {}, strays deleted {}, frame ids pruned {}, alert state changes pruned {}, \
+         alert notifications pruned {}, database {} bytes",
+        report.strays_moved,
+        report.strays_deleted,
+        report.frames_pruned,
+        report.alert_history_pruned,
+        report.alert_deliveries_pruned,
+        report.db_bytes
     );
     if let Some(w) = &report.warning {
         println!("warning: {w}");
@@ -105,8 +123,10 @@ async fn apps(store: &logdrain::store::Store, command: AppsCommand) -> anyhow::R
         AppsCommand::Create { name: n, url } => {
             let app = name(&n)?;
             let created = store.create_app(&app).await?;
-            println!("Created app {app}. Add the drain on Heroku with:\n");
+            println!("Created app {app}. Add the drain on Heroku with (Cedar, Logplex):\n");
             println!("  {}\n", drains_add(&app, &created.drain_token, &url));
+            println!("or, for a Fir app (OpenTelemetry):\n");
+            println!("  {}\n", telemetry_add(&app, &created.drain_token, &url));
             println!(
                 "Read token for the query API (shown once): {}",
                 created.read_token
@@ -141,6 +161,9 @@ async fn apps(store: &logdrain::store::Store, command: AppsCommand) -> anyhow::R
                 println!("New drain token for {app}. Replace the drain on Heroku with:\n");
                 println!("  heroku drains:remove <old drain URL> -a {app}");
                 println!("  {}", drains_add(&app, &token, &url));
+                println!("or, for a Fir app, replace its telemetry drain:\n");
+                println!("  heroku telemetry:remove <old drain id> -a {app}");
+                println!("  {}", telemetry_add(&app, &token, &url));
             }
         }
         AppsCommand::Delete { name: n } => {
@@ -150,6 +173,57 @@ async fn apps(store: &logdrain::store::Store, command: AppsCommand) -> anyhow::R
         }
     }
     Ok(())
+}
+
+async fn spaces(store: &logdrain::store::Store, command: SpacesCommand) -> anyhow::Result<()> {
+    let name = |s: &str| {
+        AppName::parse(s)
+            .with_context(|| format!("{s:?} is not a Heroku space name ([a-z][a-z0-9-]{{1,62}})"))
+    };
+    match command {
+        SpacesCommand::Create { name: n, url } => {
+            let space = name(&n)?;
+            let token = store.create_space(&space).await?;
+            println!("Created space {space}. Add the telemetry drain on Heroku with:\n");
+            println!("  {}\n", telemetry_add_space(&space, &token, &url));
+            println!("Each record's service.name (the app name on Fir) names its app, created on first use.");
+        }
+        SpacesCommand::Rotate { name: n, url } => {
+            let space = name(&n)?;
+            let token = store.rotate_space(&space).await?;
+            println!("New token for space {space}. Replace the telemetry drain on Heroku with:\n");
+            println!("  heroku telemetry:remove <old drain id> -s {space}");
+            println!("  {}", telemetry_add_space(&space, &token, &url));
+        }
+        SpacesCommand::Delete { name: n } => {
+            let space = name(&n)?;
+            store.delete_space(&space).await?;
+            println!("Deleted space {space}; its apps and their lines stay.");
+        }
+    }
+    Ok(())
+}
+
+/// The OTLP endpoint for `heroku telemetry:add`: `/otlp` answers both as given and with
+/// `/v1/logs` appended.
+fn otlp_url(base_url: &str) -> String {
+    format!("{}/otlp", base_url.trim_end_matches('/'))
+}
+
+/// The exact `heroku telemetry:add` line for a Fir app.
+fn telemetry_add(app: &AppName, token: &str, base_url: &str) -> String {
+    format!(
+        "heroku telemetry:add {} --signals logs --transport http --headers '{{\"Authorization\":\"Bearer {token}\"}}' -a {app}",
+        otlp_url(base_url)
+    )
+}
+
+/// The exact `heroku telemetry:add` line for every app of a space.
+fn telemetry_add_space(space: &AppName, token: &str, base_url: &str) -> String {
+    format!(
+        "heroku telemetry:add {} --signals logs --transport http --headers '{{\"Authorization\":\"Bearer {token}\"}}' -s {space}",
+        otlp_url(base_url)
+    )
 }
 
 /// The exact `heroku drains:add` line for an app.

@@ -9,6 +9,10 @@
 //! [`run`] is the entry point the `POST /logs` handler, the benches, the profiling example and
 //! the fuzz targets share, so what they measure and fuzz is what the server does. No I/O: the
 //! caller supplies the receive time, and logs and counts from what it gets back.
+//!
+//! [`run_otlp`] is the same for an OTLP/HTTP export: `otlp::records` stands in for the first
+//! stages (each record becomes the syslog line Logplex would have sent, classified by the same
+//! classifier), then the same rules and encoder ([`prepare`]).
 
 mod join;
 
@@ -48,6 +52,9 @@ pub struct Prepared<'a> {
     pub messages: usize,
     /// Messages that did not parse as syslog (or could not be framed) and are stored raw.
     pub fallbacks: usize,
+    /// Last frames whose declared length ran past the end of the body but whose bytes parsed
+    /// as a message, stored as that message (a `frame_length_mismatch` loss event).
+    pub length_mismatches: usize,
     /// Messages the body's L10/L12/L13 lines reported lost.
     pub dropped: u64,
     /// What the rules did, per rule and action.
@@ -66,13 +73,45 @@ impl Prepared<'_> {
 /// they are counted in `rule_events`.
 pub fn run<'a>(body: &'a [u8], ctx: &Context<'_>, rules: &Rules) -> Prepared<'a> {
     let Processed {
-        mut records,
+        records,
         fallbacks,
         messages,
+        length_mismatches,
     } = process_body(body, ctx.max_frame, ctx.received_us);
+    let mut prepared = prepare(records, ctx, rules);
+    prepared.messages = messages;
+    prepared.fallbacks = fallbacks;
+    prepared.length_mismatches = length_mismatches;
+    prepared
+}
+
+/// Runs the rendered records of one OTLP export (all for the app of `ctx`) through the rest
+/// of the pipeline: classify, rules, encode. `ctx.tags` is unused: an OTLP line's tags (the
+/// drain tags among them) travel in its telemetry.
+pub fn run_otlp<'a>(
+    lines: impl IntoIterator<Item = &'a crate::otlp::Line>,
+    ctx: &Context<'_>,
+    rules: &Rules,
+) -> Prepared<'a> {
+    let records = crate::otlp::records(lines, ctx.received_us);
+    let messages = records.len();
+    let mut prepared = prepare(records, ctx, rules);
+    prepared.messages = messages;
+    prepared
+}
+
+/// The stages after classification, shared by both ways in: the rules (drop, sample, redact),
+/// then the COPY encoding. `messages` is set to the records given; the caller corrects it.
+pub fn prepare<'a>(
+    mut records: Vec<LogRecord<'a>>,
+    ctx: &Context<'_>,
+    rules: &Rules,
+) -> Prepared<'a> {
+    let messages = records.len();
     let rule_events = crate::rules::apply(rules, &mut records).into_events();
     // A COPY tuple is the line's bytes twice (message and raw) plus the typed columns.
-    let mut rows = Vec::with_capacity(body.len() * 2 + 64 * records.len());
+    let bytes: usize = records.iter().map(|r| r.raw.len()).sum();
+    let mut rows = Vec::with_capacity(bytes * 2 + 64 * records.len());
     let row_ctx = RowContext {
         app_id: ctx.app_id,
         received_us: ctx.received_us,
@@ -85,7 +124,8 @@ pub fn run<'a>(body: &'a [u8], ctx: &Context<'_>, rules: &Rules) -> Prepared<'a>
         records,
         rows,
         messages,
-        fallbacks,
+        fallbacks: 0,
+        length_mismatches: 0,
         rule_events,
     }
 }
@@ -100,12 +140,19 @@ pub struct Processed<'a> {
     /// Messages (frames) in the body: what `Logplex-Msg-Count` counts. More than
     /// `records.len()` when split chunks were joined.
     pub messages: usize,
+    /// Last frames whose declared length ran past the end of the body but whose bytes parsed
+    /// as a message, stored as that message.
+    pub length_mismatches: usize,
 }
 
 /// Splits, parses, joins and classifies a whole `application/logplex-1` body: the stages of
 /// [`run`] before the rules, for the benches and tests that measure or check them alone.
 /// Nothing is dropped: a frame that does not parse becomes a raw `app` line stamped with
 /// `received_us`.
+///
+/// A last frame whose count runs past the end of the body ([`Frame::Overrun`]) is read as the
+/// message that follows its length prefix when that parses (counted in `length_mismatches`),
+/// and stored raw, prefix included, when it does not.
 ///
 /// Consecutive messages of one source with the same PRI and timestamp, where each but the
 /// last has exactly [`SPLIT_CHUNK_BYTES`] of MSG and no LF, are the chunks of one long line
@@ -122,7 +169,11 @@ pub fn process_body(body: &[u8], max_frame: usize, received_us: i64) -> Processe
         out.messages += 1;
         let bytes = match frame {
             Frame::Message(bytes) => bytes,
-            Frame::Invalid { bytes, .. } => {
+            Frame::Overrun { message, .. } if logplex::parse(message).is_ok() => {
+                out.length_mismatches += 1;
+                message
+            }
+            Frame::Invalid { bytes, .. } | Frame::Overrun { bytes, .. } => {
                 join::flush(&mut group, &mut out.records, received_us);
                 out.fallbacks += 1;
                 out.records.push(raw_line(bytes, received_us));

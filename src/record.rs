@@ -247,6 +247,37 @@ pub struct LogRecord<'a> {
     /// The line ends with a 10,000-byte chunk whose continuation was not in the same request:
     /// the next chunk is stored as the next line of the same dyno with the same timestamp.
     pub continued: bool,
+    /// What a line received over OTLP carries beyond a syslog message; `None` for Logplex
+    /// lines (boxed so that they pay one pointer for it).
+    pub telemetry: Option<Box<Telemetry<'a>>>,
+}
+
+/// The parts of an OpenTelemetry log record that a syslog message has no place for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Telemetry<'a> {
+    /// The W3C trace id as 32 lower-case hex digits.
+    pub trace_id: Option<Text<'a>>,
+    /// The span id as 16 lower-case hex digits.
+    pub span_id: Option<Text<'a>>,
+    /// The line's tags as a JSON object text: the drain URL's query parameters, then the
+    /// resource attributes, then the record's own attributes, each under its own name.
+    pub tags: Option<Text<'a>>,
+    /// The level the record stated (`severityNumber`, else `severityText`); it wins over the
+    /// classifier's inference, which is only the fallback.
+    pub level: Option<Level>,
+}
+
+impl Telemetry<'_> {
+    /// Detaches the telemetry from the buffer it borrows.
+    pub fn into_owned(self) -> Telemetry<'static> {
+        let own = |t: Option<Text<'_>>| t.map(|t| Cow::Owned(t.into_owned()));
+        Telemetry {
+            trace_id: own(self.trace_id),
+            span_id: own(self.span_id),
+            tags: own(self.tags),
+            level: self.level,
+        }
+    }
 }
 
 impl Value<'_> {
@@ -340,6 +371,7 @@ impl LogRecord<'_> {
             dropped: self.dropped,
             parts: self.parts,
             continued: self.continued,
+            telemetry: self.telemetry.map(|t| Box::new(t.into_owned())),
         }
     }
 

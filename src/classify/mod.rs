@@ -103,6 +103,13 @@ pub fn reclassify(rec: &LogRecord<'_>, text: &str) -> LogRecord<'static> {
     out.raw = Cow::Owned(raw);
     out.parts = rec.parts;
     out.continued = rec.continued;
+    // A line received over OTLP keeps its trace, tags and stated level.
+    if let Some(t) = &rec.telemetry {
+        if let Some(level) = t.level {
+            out.level = level;
+        }
+        out.telemetry = Some(Box::new(t.as_ref().clone().into_owned()));
+    }
     out
 }
 
@@ -152,6 +159,7 @@ fn from_parts<'a>(
         dropped: extract.dropped,
         parts: 1,
         continued: false,
+        telemetry: None,
     }
 }
 

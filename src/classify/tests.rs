@@ -269,3 +269,85 @@ fn kind_of_agrees_with_the_reference_table() {
         }
     }
 }
+
+/// A receive time no golden line carries, so a raw fallback is recognisable.
+const RECEIVED_US: i64 = 42;
+
+#[test]
+fn a_last_frame_whose_count_overruns_the_body_is_read_as_reviewed() {
+    let cases = read_jsonl("tests/golden/lenient_end.jsonl");
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let body = case["body"].as_str().unwrap().as_bytes();
+        let p = process_body(body, crate::logplex::DEFAULT_MAX_FRAME_LEN, RECEIVED_US);
+        let want = case["lines"].as_array().unwrap();
+        assert_eq!(p.records.len(), want.len(), "{name}");
+        assert_eq!(
+            p.length_mismatches as u64,
+            case["frame_length_mismatches"].as_u64().unwrap(),
+            "{name}"
+        );
+        for (rec, want) in p.records.iter().zip(want) {
+            let ts = match want["ts"].as_str().unwrap() {
+                "received" => RECEIVED_US,
+                ts => chrono::DateTime::parse_from_rfc3339(ts)
+                    .unwrap()
+                    .timestamp_micros(),
+            };
+            assert_eq!(rec.ts_us, ts, "{name}");
+            assert_eq!(rec.source, want["source"].as_str().unwrap(), "{name}");
+            assert_eq!(rec.dyno, want["dyno"].as_str().unwrap(), "{name}");
+            assert_eq!(rec.message, want["message"].as_str().unwrap(), "{name}");
+            assert_eq!(describe(rec), expectation(want), "{name}");
+        }
+    }
+}
+
+/// Whether `key` appears in `doc` as a whole word (not inside a longer identifier).
+fn names(doc: &str, key: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    doc.match_indices(key).any(|(at, _)| {
+        !doc[..at].chars().next_back().is_some_and(ident)
+            && !doc[at + key.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+#[test]
+fn every_fixed_field_the_classifier_gives_is_in_the_documented_field_lists() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).unwrap();
+    let openapi: Json = serde_json::from_str(include_str!("../query/openapi.json")).unwrap();
+    let described = openapi["components"]["schemas"]["Line"]["properties"]["fields"]["description"]
+        .as_str()
+        .unwrap();
+    // The families with a fixed set of keys (app and metrics lines give whatever they hold).
+    let mut messages: Vec<Vec<u8>> = read_jsonl("tests/fixtures/samples/frames.jsonl")
+        .iter()
+        .map(|f| b64(f["raw_b64"].as_str().unwrap()))
+        .collect();
+    messages.push(b"<134>1 2026-11-01T10:00:02Z host app postgres.1 - [DATABASE] [7-2]  sql_error_code = 00000 LOG:  duration: 1.5 ms  statement: SELECT 1".to_vec());
+    let mut checked = 0;
+    let mut missing = std::collections::BTreeSet::new();
+    for raw in &messages {
+        let msg = logplex::parse(raw).unwrap();
+        let rec = classify(&msg, raw, 0);
+        let (row, section) = match rec.kind {
+            Kind::Router => ("| `router` |", "router:"),
+            Kind::Api => ("| `api` |", "api:"),
+            Kind::System => ("| `system` |", "system:"),
+            Kind::Addon if rec.dyno.starts_with("postgres.") => ("| `addon` |", "Postgres"),
+            _ => continue,
+        };
+        let row = readme.lines().find(|l| l.starts_with(row)).unwrap();
+        let at = described.find(section).unwrap();
+        let part = &described[at..at + described[at..].find(". ").unwrap()];
+        for key in rec.api_fields().keys() {
+            if !names(row, key) || !names(part, key) {
+                missing.insert(format!("{section} {key}"));
+            }
+            checked += 1;
+        }
+    }
+    assert!(missing.is_empty(), "undocumented: {missing:?}");
+    assert!(checked > 100, "{checked}");
+}

@@ -35,8 +35,8 @@ pub fn with_file_settings(
         .collect();
     let mut out = argv.to_vec();
     for (key, value) in &table {
-        // `[rules]` is not a flag: `rules_table` reads it.
-        if key == "rules" {
+        // `[rules]` and `[[alerts]]` are not flags: `rules_table` and `alerts_table` read them.
+        if key == "rules" || key == "alerts" {
             continue;
         }
         let Some(arg) = args
@@ -111,6 +111,27 @@ pub fn rules_table(text: &str) -> Result<Option<crate::rules::RulesConfig>, Stri
     }
 }
 
+/// The `[[alerts]]` of the TOML `text` (none when absent); a wrong key or value is an error
+/// naming the rule and the key. The rules are validated by `alerts::RuleSpec::validate`.
+pub fn alerts_table(text: &str) -> Result<Vec<crate::alerts::RuleSpec>, String> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_owned())?;
+    match table.get("alerts") {
+        None => Ok(Vec::new()),
+        Some(toml::Value::Array(rules)) => rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| format!("[[alerts]] #{}: {}", i + 1, e.message()))
+            })
+            .collect(),
+        Some(_) => Err("`alerts` must be an array of tables: [[alerts]]".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +190,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("max-body"), "{err}");
+    }
+
+    #[test]
+    fn alert_rules_are_read_from_the_file_and_their_mistakes_named() {
+        let text = "writers = 2\n[[alerts]]\nname = \"h12\"\napp = \"shop\"\nkind = \"count\"\n\
+                    filter = \"code=H12\"\nwindow = \"5m\"\n";
+        let rules = alerts_table(text).unwrap_or_default();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].name, "h12");
+        // The alerts are not settings: the rest of the file still is.
+        let out = with_file_settings(&argv(&["logdrain", "serve"]), text, |_| false);
+        assert!(out.is_ok_and(|a| a.iter().any(|a| a == "--writers=2")));
+        let err = alerts_table("[[alerts]]\nname = \"x\"\nwindoww = \"5m\"").unwrap_err();
+        assert!(
+            err.contains("[[alerts]] #1") && err.contains("windoww"),
+            "{err}"
+        );
+        let err = crate::alerts::rule::validate_config(
+            alerts_table(&format!("{}{}", &text[12..], &text[12..])).unwrap_or_default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("#2 (h12)") && err.contains("two rules"),
+            "{err}"
+        );
+        assert!(alerts_table("alerts = 1").is_err());
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use super::error::{HttpError, Unavailable};
 use super::AppState;
 use crate::ingest::IngestError;
-use crate::pipeline;
 use crate::store::rollup::Rollup;
-use crate::store::Job;
+use crate::store::{Job, JobOutcome};
+use crate::{logplex, pipeline};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -23,8 +23,14 @@ pub async fn post_logs(
     body: Body,
 ) -> Result<StatusCode, HttpError> {
     let result = receive(&state, query, &headers, body).await;
+    count_request(&state, &result);
+    result
+}
+
+/// Counts an ingest request's outcome in `/metrics` (accepted, or answered 503).
+pub(super) fn count_request<T>(state: &AppState, result: &Result<T, HttpError>) {
     let metrics = state.queue.metrics();
-    match &result {
+    match result {
         Ok(_) => {
             metrics.requests_accepted.fetch_add(1, Relaxed);
         }
@@ -33,7 +39,6 @@ pub async fn post_logs(
         }
         Err(_) => {}
     }
-    result
 }
 
 async fn receive(
@@ -43,37 +48,30 @@ async fn receive(
     body: Body,
 ) -> Result<StatusCode, HttpError> {
     let limits = &state.limits;
-    let retry_after = limits.retry_after;
 
     // 1. Who is it? Decided before the body is read.
-    let app_id = state.auth.check(headers, retry_after).await?;
+    let app_id = state.auth.check(headers, limits.retry_after).await?;
 
     // 2. The body, bounded before and after decompression.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes) {
-        return Err(HttpError::PayloadTooLarge {
-            limit: limits.max_body_bytes,
-        });
-    }
-    // A body that trickles in (slow loris) is cut off; 503 rather than 408, because Logplex
-    // drops a frame for good on any 4xx but 429 and a slow network is not the frame's fault.
-    let raw = tokio::time::timeout(
-        limits.body_timeout,
-        axum::body::to_bytes(body, limits.max_body_bytes),
-    )
-    .await
-    .map_err(|_| {
-        HttpError::unavailable(Unavailable::BodyTimeout(limits.body_timeout), retry_after)
-    })?
-    .map_err(|_| HttpError::PayloadTooLarge {
-        limit: limits.max_body_bytes,
-    })?;
-    let body = decode(headers, raw, limits.max_body_bytes)?;
+    let body = read_body(limits, headers, body).await?;
 
-    // 3. The pure pipeline: frame → join → classify → rules → COPY rows.
+    // 3. Refused at once rather than after a wait no retry can shorten: a body with more
+    //    frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap),
+    //    and a request of an app that already holds its whole share of the write queue.
+    let frames = logplex::frames(&body, limits.max_frame_bytes)
+        .take(limits.max_lines.saturating_add(1))
+        .count();
+    if frames > limits.max_lines {
+        return Err(HttpError::TooLargeToStore(format!(
+            "request holds more than {} lines (LOGDRAIN_MAX_LINES)",
+            limits.max_lines
+        )));
+    }
+    if let Some(refused) = state.queue.check_share(app_id) {
+        return Err(HttpError::from_ingest(refused, limits.retry_after));
+    }
+
+    // 4. The pure pipeline: frame → join → classify → rules → COPY rows.
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let tags = tags_json(query.as_deref());
     let ctx = pipeline::Context {
@@ -109,28 +107,74 @@ async fn receive(
         lines,
         dropped: prepared.dropped,
         msg_count_mismatch,
+        frame_length_mismatches: u32::try_from(prepared.length_mismatches).unwrap_or(u32::MAX),
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events: prepared.rule_events,
         rollup: Rollup::of(app_id, &prepared.records),
     };
+
+    // 5. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    commit(state, job).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads a request body within the limits: `Content-Length` checked first, the body cut off
+/// after `LOGDRAIN_BODY_TIMEOUT`, then gzip decoded; larger than `LOGDRAIN_MAX_BODY` before or
+/// after decoding is a 413. Shared by `/logs` and `/v1/logs`.
+pub(super) async fn read_body(
+    limits: &super::Limits,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, HttpError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return Err(HttpError::PayloadTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
+    // A body that trickles in (slow loris) is cut off; 503 rather than 408, because Logplex
+    // drops a frame for good on any 4xx but 429 and a slow network is not the frame's fault.
+    let raw = tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body_bytes),
+    )
+    .await
+    .map_err(|_| {
+        HttpError::unavailable(
+            Unavailable::BodyTimeout(limits.body_timeout),
+            limits.retry_after,
+        )
+    })?
+    .map_err(|_| HttpError::PayloadTooLarge {
+        limit: limits.max_body_bytes,
+    })?;
+    decode(headers, raw, limits.max_body_bytes)
+}
+
+/// Queues one job and waits for its commit, at most `LOGDRAIN_ACK_TIMEOUT`: a full queue, a
+/// failed batch or a late commit is a 503 with `Retry-After`. Shared by `/logs` and
+/// `/v1/logs`.
+pub(super) async fn commit(state: &AppState, job: Job) -> Result<JobOutcome, HttpError> {
+    let retry_after = state.limits.retry_after;
     let job_app = job.app_id;
     let job_rules = job.rule_events.clone();
-
-    // 4. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
     let ack = state
         .queue
         .submit(job)
-        .map_err(|e| HttpError::unavailable(e, retry_after))?;
-    let outcome = match tokio::time::timeout(limits.ack_timeout, ack).await {
+        .map_err(|e| HttpError::from_ingest(e, retry_after))?;
+    let outcome = match tokio::time::timeout(state.limits.ack_timeout, ack).await {
         Ok(Ok(written)) => written.map_err(|e| HttpError::unavailable(e, retry_after))?,
         // The writer dropped the job's answer: it is shutting down.
         Ok(Err(_)) => return Err(HttpError::unavailable(IngestError::Closed, retry_after)),
         Err(_) => return Err(HttpError::unavailable(Unavailable::AckTimeout, retry_after)),
     };
-    if outcome == crate::store::JobOutcome::Stored {
-        metrics.record_rules(job_app, &job_rules);
+    if outcome == JobOutcome::Stored {
+        state.queue.metrics().record_rules(job_app, &job_rules);
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(outcome)
 }
 
 /// The body as sent, or gunzipped when `Content-Encoding: gzip` (capped at `max` bytes).
@@ -166,11 +210,11 @@ fn tags_json(query: Option<&str>) -> Option<String> {
     (!map.is_empty()).then(|| serde_json::Value::Object(map).to_string())
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn now_us() -> i64 {
+pub(super) fn now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))

@@ -1,14 +1,19 @@
 //! axum lives here and nowhere else: the router, the shared state, auth, handlers and the
 //! error → status table.
 
+mod alerts;
 mod auth;
 pub mod error;
+mod heads;
 mod ingest;
 mod ops;
+mod otlp;
+mod pages;
 mod query;
 pub mod server;
+mod session;
 
-pub use auth::DrainAuth;
+pub use auth::{DrainAuth, OtlpWriter};
 pub use query::QueryConfig;
 
 use crate::ingest::IngestQueue;
@@ -28,6 +33,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest single frame trusted.
     pub max_frame_bytes: usize,
+    /// Most lines (frames) one request may hold.
+    pub max_lines: usize,
+    /// Most attributes kept as tags on one OTLP log line.
+    pub otlp_max_attributes: usize,
     /// How long a request waits for its commit.
     pub ack_timeout: Duration,
     /// Retry-After on 503.
@@ -55,10 +64,24 @@ pub struct AppState {
     pub rules: Arc<crate::rules::Rules>,
 }
 
+/// The pages and their assets, each response with the pages' security headers.
+fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home).post(pages::sign_in))
+        .route("/signout", post(pages::sign_out))
+        .route("/apps/{app}", get(pages::overview))
+        .route("/apps/{app}/logs", get(pages::logs))
+        .route("/assets/{name}", get(pages::asset))
+        .layer(axum::middleware::from_fn(pages::security_headers))
+}
+
 /// The whole HTTP surface in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/logs", post(ingest::post_logs))
+        .route("/v1/logs", post(otlp::post_logs))
+        .route("/otlp/v1/logs", post(otlp::post_logs))
+        .route("/otlp", post(otlp::post_logs))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -72,6 +95,25 @@ pub fn router(state: AppState) -> Router {
         .route("/api/apps/{app}/metrics", get(query::metrics))
         .route("/api/apps/{app}/events", get(query::events))
         .route("/api/apps/{app}/loss", get(query::loss))
+        .route(
+            "/api/apps/{app}/alerts",
+            get(alerts::list).post(alerts::create),
+        )
+        .route(
+            "/api/apps/{app}/alerts/{name}",
+            get(alerts::get).put(alerts::update).delete(alerts::delete),
+        )
+        .route("/api/apps/{app}/alerts/{name}/status", get(alerts::status))
+        .route(
+            "/api/apps/{app}/alerts/{name}/snooze",
+            post(alerts::snooze).delete(alerts::unsnooze),
+        )
+        .route(
+            "/api/apps/{app}/alerts/{name}/status-token",
+            post(alerts::status_token),
+        )
+        .route("/api/apps/{app}/lines/{id}", get(query::line))
+        .merge(page_routes())
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Named by route template, never the raw path or query (it may carry tags).

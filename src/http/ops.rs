@@ -42,7 +42,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut text = state.queue.metrics().render(state.queue.depth_bytes());
+    let mut text = state
+        .queue
+        .metrics()
+        .render(state.queue.depth_bytes(), &state.queue.depth_per_app());
     let pool = state.store.pool();
     let size = u64::from(pool.size());
     let idle = u64::try_from(pool.num_idle()).unwrap_or(0);

@@ -2,8 +2,10 @@
 //! Parameters are parsed by `query::params`, SQL lives in `store::read`, output formats in
 //! `query::format`.
 
+mod line;
 mod tail;
 
+pub use line::line;
 pub use tail::tail;
 
 use super::error::HttpError;
@@ -31,6 +33,10 @@ pub struct QueryConfig {
     pub api_token: Option<Secret>,
     /// The maintenance policy, shown by /readyz.
     pub maintenance: crate::store::partitions::Policy,
+    /// How long a page session lasts after sign-in (`LOGDRAIN_SESSION_TTL`).
+    pub session_ttl: Duration,
+    /// The server itself serves HTTPS: session cookies are `Secure`.
+    pub https: bool,
 }
 
 /// What a bearer token may read.
@@ -47,9 +53,10 @@ pub enum Scope {
     },
 }
 
-/// Checks the bearer token: the server token, or an app's read token.
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
-    let token = headers
+/// Checks the bearer token (the server token, or an app's read token) or, without one, the
+/// pages' session cookie on a same-origin request (`http::session`).
+pub(super) async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpError> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -57,21 +64,37 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Scope, HttpE
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(HttpError::BearerRequired)?;
+        .filter(|t| !t.is_empty());
+    let scope = match bearer {
+        Some(token) => token_scope(state, token).await?,
+        None => super::session::scope(state, headers).await?,
+    };
+    scope.ok_or(HttpError::BearerRequired)
+}
+
+/// What a read token covers: the server token, or an app's read token; `None` for neither.
+pub(super) async fn token_scope(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<Scope>, crate::store::StoreError> {
     if let Some(server) = &state.query.api_token {
         if constant_time_eq(token.as_bytes(), server.expose().as_bytes()) {
-            return Ok(Scope::All);
+            return Ok(Some(Scope::All));
         }
     }
-    match state.store.app_by_read_token(&hash_token(token)).await? {
-        Some((id, name)) => Ok(Scope::App { id, name }),
-        None => Err(HttpError::BearerRequired),
-    }
+    Ok(state
+        .store
+        .app_by_read_token(&hash_token(token))
+        .await?
+        .map(|(id, name)| Scope::App { id, name }))
 }
 
 /// Authorizes a per-app request: 401, then 403 for an app the token does not cover, then 404.
-async fn app_scope(state: &AppState, headers: &HeaderMap, app: &str) -> Result<i64, HttpError> {
+pub(super) async fn app_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    app: &str,
+) -> Result<i64, HttpError> {
     match authorize(state, headers).await? {
         Scope::App { id, name } if name == app => Ok(id),
         Scope::App { .. } => Err(HttpError::Forbidden(app.to_owned())),
@@ -237,7 +260,8 @@ pub async fn events(State(state): State<AppState>, req: AppRequest) -> Result<Re
     ))
 }
 
-/// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first.
+/// `GET /api/apps/{app}/requests/{request_id}`: router and app lines, oldest first; the id
+/// may also be an OTLP trace id, whose lines are included.
 pub async fn request(
     State(state): State<AppState>,
     Path((_, request_id)): Path<(String, String)>,
@@ -248,7 +272,7 @@ pub async fn request(
     let q = LogQuery {
         filter: LogFilter {
             n: MAX_LINES,
-            request_id: Some(request_id),
+            request_or_trace_id: Some(request_id),
             ..LogFilter::default()
         },
         format: parsed.format,
@@ -306,9 +330,12 @@ pub async fn stats_requests(
                 message: "not a positive whole number".into(),
             })?,
     };
+    let status = params::param(query, "status")
+        .map(|s| params::parse_status(&s))
+        .transpose()?;
     let groups = state
         .store
-        .request_stats(app_id, range, by, limit.min(MAX_LINES))
+        .request_stats(app_id, range, by, status, limit.min(MAX_LINES))
         .await?;
     let groups: Vec<Value> = groups
         .into_iter()
@@ -354,7 +381,35 @@ pub async fn stats_errors(
             })
         })
         .collect();
-    Ok(in_range(range, json!({ "codes": codes })))
+    let Some(bucket) = bucket_param(&req.query)? else {
+        return Ok(in_range(range, json!({ "codes": codes })));
+    };
+    let series: Vec<Value> = state
+        .store
+        .error_series(app_id, range, bucket)
+        .await?
+        .into_iter()
+        .map(|b| json!({"ts": rfc3339(&b.ts), "code": b.code, "count": b.count}))
+        .collect();
+    Ok(in_range(
+        range,
+        json!({ "codes": codes, "bucket": format!("{bucket}s"), "series": series }),
+    ))
+}
+
+/// `bucket` of `/metrics` and `/stats/errors`: a duration of at least a second, in seconds.
+fn bucket_param(query: &str) -> Result<Option<i64>, ParamError> {
+    let Some(b) = params::param(query, "bucket") else {
+        return Ok(None);
+    };
+    let d = crate::units::parse_duration(&b)
+        .ok()
+        .filter(|d| d.as_secs() >= 1)
+        .ok_or_else(|| ParamError {
+            param: "bucket",
+            message: "not a duration of at least 1s, like 30s, 1m or 1h".into(),
+        })?;
+    Ok(Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
 }
 
 /// `GET /api/apps/{app}/metrics`.
@@ -365,17 +420,7 @@ pub async fn metrics(
     let app_id = req.app_id;
     let query = req.query.as_str();
     let range = req.range()?;
-    let bucket = match params::param(query, "bucket") {
-        None => Duration::from_secs(60),
-        Some(b) => crate::units::parse_duration(&b)
-            .ok()
-            .filter(|d| d.as_secs() >= 1)
-            .ok_or_else(|| ParamError {
-                param: "bucket",
-                message: "not a duration of at least 1s, like 30s, 1m or 1h".into(),
-            })?,
-    };
-    let secs = i64::try_from(bucket.as_secs()).unwrap_or(i64::MAX);
+    let secs = bucket_param(query)?.unwrap_or(60);
     let mut dynos: Map<String, Value> = Map::new();
     for row in state.store.dyno_metrics(app_id, range, secs).await? {
         let mut point = Map::new();
@@ -400,7 +445,8 @@ pub async fn metrics(
 pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Response, HttpError> {
     let app_id = req.app_id;
     let range = req.range()?;
-    let (dropped, mismatches, duplicates) = state.store.loss(app_id, range).await?;
+    let (dropped, mismatches, duplicates, length_mismatches) =
+        state.store.loss(app_id, range).await?;
     let rules: Vec<_> = state
         .store
         .rule_events(app_id, range)
@@ -414,6 +460,7 @@ pub async fn loss(State(state): State<AppState>, req: AppRequest) -> Result<Resp
             "dropped": dropped,
             "msg_count_mismatches": mismatches,
             "duplicate_frames": duplicates,
+            "frame_length_mismatches": length_mismatches,
             "rules": rules,
         }),
     ))

@@ -1,10 +1,12 @@
 //! The connection layer: HTTP/1.1 over plain TCP or in-process TLS (rustls, TLS 1.2 and 1.3),
-//! with a connection limit, an idle/header timeout and graceful shutdown, for both.
+//! with a connection limit, a keep-alive idle timeout, a head deadline and a cap on connections
+//! without a complete head (`heads.rs`), and graceful shutdown, for both.
 //!
 //! The certificate is reloaded on SIGHUP or when its file changes; connections already open
 //! keep theirs, new handshakes get the new one, nothing is dropped. Past the connection limit a
 //! new connection gets `503` with `Retry-After` and is closed, so a flood costs a bounded amount.
 
+use super::heads::{HeadWatch, PendingHeads, Watched};
 use crate::config::TlsFiles;
 use anyhow::{anyhow, Context as _};
 use axum::Router;
@@ -148,9 +150,13 @@ pub async fn watch_reloads(cert: Arc<ReloadingCert>, stop: impl Future<Output = 
 pub struct ConnLimits {
     /// Open connections served at once; more get 503 and are closed.
     pub max_connections: usize,
-    /// How long a connection may sit without a complete request head: the keep-alive idle
-    /// timeout, and the bound on a client that trickles its headers (slow loris).
+    /// How long a connection may sit without a complete request head, idle time included: the
+    /// keep-alive idle timeout.
     pub idle_timeout: Duration,
+    /// How long a request head may take once its first byte has arrived (slow loris).
+    pub head_timeout: Duration,
+    /// Connections without a complete request head; past it the oldest is closed.
+    pub max_pending_heads: usize,
     /// Sent as Retry-After to connections over the limit.
     pub retry_after: Duration,
 }
@@ -167,6 +173,7 @@ pub async fn serve(
 ) {
     let acceptor = tls.map(|config| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let heads = PendingHeads::new(limits.max_pending_heads);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -182,20 +189,36 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let permit = Arc::clone(&permits).try_acquire_owned().ok();
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tokio::spawn(refuse(tcp, limits.retry_after));
+            continue;
+        };
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
+        // Pending from the start: a connection that never completes a head counts against
+        // LOGDRAIN_MAX_PENDING_HEADS, TLS handshake included.
+        let watch = HeadWatch::new(&heads);
         tokio::spawn(async move {
+            let conn = Conn {
+                router,
+                limits,
+                watch,
+                _permit: permit,
+            };
             match acceptor {
-                None => serve_one(TokioIo::new(tcp), router, permit, limits, watcher).await,
+                None => conn.serve(tcp, watcher).await,
                 Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(tls)) => {
-                            serve_one(TokioIo::new(tls), router, permit, limits, watcher).await
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(tls)) => conn.serve(tls, watcher).await,
+                            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
+                        },
+                        reason = conn.watch.must_close(limits.head_timeout) => {
+                            tracing::debug!(reason, "connection closed during its TLS handshake");
                         }
-                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
                 }
             }
@@ -205,34 +228,68 @@ pub async fn serve(
     graceful.shutdown().await;
 }
 
-/// Serves one connection, or answers 503 when it is over the limit (`permit` is `None`).
-async fn serve_one<I>(
-    io: TokioIo<I>,
-    router: Router,
-    permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    limits: ConnLimits,
-    watcher: hyper_util::server::graceful::Watcher,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
+/// Answers a connection over LOGDRAIN_MAX_CONNECTIONS with 503 and closes it.
+async fn refuse(tcp: tokio::net::TcpStream, retry_after: Duration) {
     use tokio::io::AsyncWriteExt as _;
-    let Some(_permit) = permit else {
-        let mut io = io.into_inner();
-        let answer = format!(
-            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            limits.retry_after.as_secs().max(1)
-        );
-        let _ = tokio::time::timeout(Duration::from_secs(1), io.write_all(answer.as_bytes())).await;
-        let _ = io.shutdown().await;
-        return;
-    };
-    let service = hyper::service::service_fn(move |req| router.clone().oneshot(req));
-    let conn = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout)
-        .serve_connection(io, service);
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(error = %e, "connection ended with an error");
+    let mut tcp = tcp;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        retry_after.as_secs().max(1)
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), tcp.write_all(answer.as_bytes())).await;
+    let _ = tcp.shutdown().await;
+}
+
+/// One admitted connection: what serving it needs, and its place in the connection limit.
+struct Conn {
+    router: Router,
+    limits: ConnLimits,
+    watch: Arc<HeadWatch>,
+    /// Held while the connection is open (LOGDRAIN_MAX_CONNECTIONS).
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Conn {
+    /// Serves HTTP/1.1 with keep-alive until the client goes, the server shuts down, or the
+    /// connection is too slow to send a head (closed without an answer).
+    async fn serve<I>(self, io: I, watcher: hyper_util::server::graceful::Watcher)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Conn {
+            router,
+            limits,
+            watch,
+            _permit,
+        } = self;
+        let io = TokioIo::new(Watched::new(io, Arc::clone(&watch)));
+        let service_watch = Arc::clone(&watch);
+        let service = hyper::service::service_fn(move |req| {
+            service_watch.head_complete();
+            let response = router.clone().oneshot(req);
+            let watch = Arc::clone(&service_watch);
+            async move {
+                let response = response.await;
+                watch.response_ready();
+                response
+            }
+        });
+        // hyper's header read timer runs from the moment it waits for a head, idle time
+        // included: it is the keep-alive idle bound. The head deadline is `watch`'s.
+        let conn = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .serve_connection(io, service);
+        tokio::select! {
+            done = watcher.watch(conn) => {
+                if let Err(e) = done {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            }
+            reason = watch.must_close(limits.head_timeout) => {
+                tracing::debug!(reason, "connection closed");
+            }
+        }
     }
 }

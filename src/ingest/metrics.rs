@@ -29,6 +29,8 @@ pub struct Metrics {
     commit_buckets: [AtomicU64; COMMIT_BUCKETS.len()],
     commit_micros_sum: AtomicU64,
     row_buckets: [AtomicU64; ROW_BUCKETS.len()],
+    /// Requests at the write queue's door per (app id, what became of them).
+    admissions: std::sync::Mutex<std::collections::BTreeMap<(i64, super::Admission), u64>>,
     /// Ingest-rule counts per (app id, rule, action), bumped once per stored request.
     rules: std::sync::Mutex<std::collections::BTreeMap<(i64, String, &'static str), u64>>,
 }
@@ -69,13 +71,20 @@ impl Metrics {
         }
     }
 
+    /// Counts one request admitted to (or refused by) the write queue.
+    pub fn record_admission(&self, app_id: i64, admission: super::Admission) {
+        let mut admissions = self.admissions.lock().unwrap_or_else(|e| e.into_inner());
+        *admissions.entry((app_id, admission)).or_default() += 1;
+    }
+
     /// Records a batch whose transaction failed.
     pub fn record_failed_batch(&self) {
         self.batches_failed.fetch_add(1, Relaxed);
     }
 
-    /// Prometheus text exposition, with the queue depth read at the time of the scrape.
-    pub fn render(&self, queue_depth_bytes: usize) -> String {
+    /// Prometheus text exposition, with the queue depth (in all and per app id) read at the
+    /// time of the scrape.
+    pub fn render(&self, queue_depth_bytes: usize, per_app: &[(i64, usize)]) -> String {
         let mut s = String::new();
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
@@ -159,6 +168,30 @@ impl Metrics {
         let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let _ = writeln!(s, "{name}_sum {}", self.lines_stored.load(Relaxed));
         let _ = writeln!(s, "{name}_count {count}");
+        let name = "logdrain_app_queue_bytes";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Encoded bytes an app has waiting for or being written to the database \
+             (at most LOGDRAIN_APP_QUEUE_SHARE).\n# TYPE {name} gauge"
+        );
+        for (app_id, bytes) in per_app {
+            let _ = writeln!(s, "{name}{{app_id=\"{app_id}\"}} {bytes}");
+        }
+        let name = "logdrain_app_admissions_total";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Drain requests at the write queue, per app: admitted, or refused \
+             over_share (503), queue_full (503) or too_large (413).\n# TYPE {name} counter"
+        );
+        let admissions = self.admissions.lock().unwrap_or_else(|e| e.into_inner());
+        for ((app_id, result), n) in admissions.iter() {
+            let _ = writeln!(
+                s,
+                "{name}{{app_id=\"{app_id}\",result=\"{}\"}} {n}",
+                result.as_str()
+            );
+        }
+        drop(admissions);
         let name = "logdrain_rule_events_total";
         let _ = writeln!(
             s,

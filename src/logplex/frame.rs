@@ -2,8 +2,10 @@
 //! counting (`MSG-LEN SP MSG`, nothing between frames), borrowing from the body.
 //!
 //! The splitter never fails and never drops a byte: whatever cannot be framed comes out as
-//! [`Frame::Invalid`] so the caller can store it raw. The only bytes that appear in no item are
-//! the length prefixes of good frames and stray whitespace between frames.
+//! [`Frame::Invalid`] so the caller can store it raw, and a last frame whose declared length
+//! runs past the end of the body comes out as [`Frame::Overrun`] so the caller can decide
+//! whether what is there is a message. The only bytes that appear in no item are the length
+//! prefixes of good frames and stray whitespace between frames.
 
 use std::iter::FusedIterator;
 
@@ -16,6 +18,20 @@ pub enum Frame<'a> {
     /// A complete message: exactly MSG-LEN bytes (syslog header + MSG, trailing LF included if
     /// sent).
     Message(&'a [u8]),
+    /// The last frame of the body, whose declared length runs past the end of the body (a
+    /// count that includes an LF the sender did not send, or an absurd count). Only the last
+    /// frame is read this way: a frame in the middle of a body keeps trusting its count,
+    /// because a message may hold text that looks like a frame.
+    Overrun {
+        /// Everything from the length prefix to the end of the body; stored raw when
+        /// `message` is not a message.
+        bytes: &'a [u8],
+        /// The bytes after the length prefix, to the end of the body: a message if they
+        /// parse as one.
+        message: &'a [u8],
+        /// The declared MSG-LEN.
+        declared: usize,
+    },
     /// Bytes that could not be framed; the caller stores them raw so nothing is lost.
     Invalid {
         /// The unframed bytes, length prefix included when there was one.
@@ -40,14 +56,6 @@ pub enum FrameError {
         len: usize,
         /// The configured cap.
         max: usize,
-    },
-    /// The declared length runs past the end of the body.
-    #[error("frame declares {expected} bytes but only {got} remain")]
-    Truncated {
-        /// The declared MSG-LEN.
-        expected: usize,
-        /// The bytes actually left after the prefix.
-        got: usize,
     },
 }
 
@@ -141,23 +149,30 @@ impl<'a> Framer<'a> {
             }
             // An untrusted length that does not even fit: most likely corrupted digits, so
             // look for the next real frame instead of giving up on the rest of the body.
-            return Some(self.resync(
+            let item = self.resync(
                 start,
                 FrameError::TooLong {
                     len,
                     max: self.max_len,
                 },
-            ));
+            );
+            // No frame follows: this was the last one, its count absurd.
+            if self.pos >= body.len() {
+                return Some(Frame::Overrun {
+                    bytes: rest,
+                    message: after_prefix,
+                    declared: len,
+                });
+            }
+            return Some(item);
         }
 
         if len > available {
             self.pos = body.len();
-            return Some(Frame::Invalid {
+            return Some(Frame::Overrun {
                 bytes: rest,
-                reason: FrameError::Truncated {
-                    expected: len,
-                    got: available,
-                },
+                message: after_prefix,
+                declared: len,
             });
         }
 

@@ -54,9 +54,10 @@ pub fn push_text(out: &mut Vec<u8>, row: &LineRow) {
     out.push(b'\n');
 }
 
-/// The `Line` object of the query API (docs/lines.md).
+/// The `Line` object of the query API (docs/lines.md); `trace_id` and `span_id` only on lines
+/// that carry them (docs/OTLP.md).
 pub fn line_json(row: &LineRow, app: &str) -> Value {
-    json!({
+    let mut line = json!({
         "id": row.id.to_string(),
         "app": app,
         "ts": rfc3339(&row.ts),
@@ -68,7 +69,16 @@ pub fn line_json(row: &LineRow, app: &str) -> Value {
         "message": row.message,
         "fields": row.fields.0,
         "tags": row.tags.as_ref().map_or_else(|| json!({}), |t| t.0.clone()),
-    })
+    });
+    if let Some(map) = line.as_object_mut() {
+        if let Some(id) = &row.trace_id {
+            map.insert("trace_id".into(), Value::from(id.as_str()));
+        }
+        if let Some(id) = &row.span_id {
+            map.insert("span_id".into(), Value::from(id.as_str()));
+        }
+    }
+    line
 }
 
 /// Appends one line as NDJSON.
@@ -103,6 +113,8 @@ mod tests {
             fields: Json(json!({})),
             tags: None,
             continued: false,
+            trace_id: None,
+            span_id: None,
         };
         let mut out = Vec::new();
         push_text(&mut out, &row);

@@ -7,5 +7,6 @@ pub mod codes;
 pub mod format;
 pub mod params;
 
-/// The OpenAPI 3 description of the read API, served at `/api/openapi.json`.
+/// The OpenAPI 3 description of the query API and the alert endpoints, served at
+/// `/api/openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");

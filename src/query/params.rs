@@ -23,6 +23,7 @@ pub const LOG_PARAMS: &[&str] = &[
     "level",
     "q",
     "request_id",
+    "trace_id",
     "status",
     "code",
     "path",
@@ -127,6 +128,7 @@ pub fn parse_log_query(
             "level" => q.level = Some(parse_level(value)?),
             "q" => q.terms = terms(value),
             "request_id" => q.request_id = Some(nonempty("request_id", value)?),
+            "trace_id" => q.trace_id = Some(parse_trace_id(value)?),
             "status" => q.status = Some(parse_status(value)?),
             "code" => q.code = Some(parse_code(value)?),
             "path" => q.path = Some(nonempty("path", value)?),
@@ -146,6 +148,15 @@ pub fn parse_log_query(
         q.format = accept_format(accept);
     }
     Ok(q)
+}
+
+/// A W3C trace id: 32 hex digits, answered in lower case as stored.
+fn parse_trace_id(value: &str) -> Result<String, ParamError> {
+    if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(bad("trace_id", "must be 32 hex digits (a W3C trace id)"))
+    }
 }
 
 fn nonempty(param: &'static str, value: &str) -> Result<String, ParamError> {

@@ -88,6 +88,7 @@ pub fn apply(rules: &Rules, records: &mut Vec<LogRecord<'_>>) -> Applied {
     }
     if rules.redacts() {
         for rec in records.iter_mut() {
+            redact_tags(rules, rec, &mut applied);
             let Some(redacted) = rules.redact(&rec.source, &rec.dyno, &rec.message) else {
                 continue;
             };
@@ -98,4 +99,24 @@ pub fn apply(rules: &Rules, records: &mut Vec<LogRecord<'_>>) -> Applied {
         }
     }
     applied
+}
+
+/// An OTLP line's attributes are text a secret can hide in too (`db.password`, a URL with a
+/// token): its tags JSON gets the same redaction. Should the result not be JSON any more, the
+/// tags are dropped rather than stored with a secret or broken.
+fn redact_tags(rules: &Rules, rec: &mut LogRecord<'_>, applied: &mut Applied) {
+    let Some(t) = rec.telemetry.as_deref_mut() else {
+        return;
+    };
+    let Some(tags) = t.tags.as_deref() else {
+        return;
+    };
+    let Some(redacted) = rules.redact(&rec.source, &rec.dyno, tags) else {
+        return;
+    };
+    for (rule, n) in &redacted.hits {
+        bump(&mut applied.redacted, rule, u64::from(*n));
+    }
+    let valid = serde_json::from_str::<serde::de::IgnoredAny>(&redacted.text).is_ok();
+    t.tags = valid.then_some(std::borrow::Cow::Owned(redacted.text));
 }

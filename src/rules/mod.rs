@@ -187,6 +187,27 @@ impl Default for Rules {
 }
 
 impl Rules {
+    /// Rules that change nothing: every builtin redaction off, no pattern, no drop or sample
+    /// rule. What benches and fuzz targets compare the default rules against.
+    pub fn none() -> Rules {
+        let cfg = RulesConfig {
+            redact: RedactConfig {
+                query_params: false,
+                authorization: false,
+                secret_keys: false,
+                card_numbers: false,
+                key_shapes: false,
+                ..RedactConfig::default()
+            },
+            ..RulesConfig::default()
+        };
+        match compile(&cfg) {
+            Ok(rules) => rules,
+            // A config with everything off is valid; a test checks it.
+            Err(e) => unreachable!("rules that change nothing: {e}"),
+        }
+    }
+
     /// Masks the secrets in `text`, a message of `app_name`/`procid` (`heroku`/`router` for
     /// router lines, whose `fwd` may be hashed). `None` when nothing changed, which costs no
     /// allocation.

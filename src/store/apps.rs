@@ -107,14 +107,22 @@ impl Store {
 
     /// Quick-start mode: the app's id, creating the app (without tokens of its own) on first use.
     pub async fn ensure_app(&self, name: &AppName) -> Result<i64, StoreError> {
-        let id: i64 = sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar(
             "WITH ins AS (INSERT INTO apps (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id) \
              SELECT id FROM ins UNION ALL SELECT id FROM apps WHERE name = $1 LIMIT 1",
         )
         .bind(name.as_str())
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(id)
+        match id {
+            Some(id) => Ok(id),
+            // Another request created it at the same moment: the INSERT waited for that one
+            // and did nothing, and this statement's snapshot predates the row. It is there now.
+            None => Ok(sqlx::query_scalar("SELECT id FROM apps WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_one(&self.pool)
+                .await?),
+        }
     }
 
     /// Creates an app with fresh drain and read tokens.

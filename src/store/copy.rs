@@ -11,9 +11,9 @@ use crate::record::{write_fields_json, Fields, LogRecord};
 pub const LINE_COLUMNS: &str =
     "app_id, ts, received_at, pri, source, dyno, kind, level, message, raw, tags, fields, \
      frame_id, status, service_ms, connect_ms, bytes, method, path, host, route, router_dyno, \
-     request_id, code, parts, continued";
+     request_id, code, parts, continued, trace_id, span_id";
 
-const FIELDS_PER_ROW: i16 = 26;
+const FIELDS_PER_ROW: i16 = 28;
 
 /// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
 const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
@@ -50,7 +50,9 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
         put_i16(out, rec.level.severity());
         put_bytes(out, rec.message.as_bytes());
         put_bytes(out, &rec.raw);
-        match ctx.tags {
+        let telemetry = rec.telemetry.as_deref();
+        // An OTLP line's tags already hold the request's drain tags and its attributes.
+        match telemetry.and_then(|t| t.tags.as_deref()).or(ctx.tags) {
             Some(tags) => put_jsonb(out, tags.as_bytes()),
             None => put_null(out),
         }
@@ -74,6 +76,8 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
             put_i16,
         );
         put_opt(out, rec.continued.then_some(true), put_bool);
+        put_opt(out, telemetry.and_then(|t| t.trace_id.as_deref()), put_str);
+        put_opt(out, telemetry.and_then(|t| t.span_id.as_deref()), put_str);
     }
 }
 
@@ -163,6 +167,7 @@ mod tests {
             dropped: 0,
             parts: 1,
             continued: false,
+            telemetry: None,
         };
         let ctx = RowContext {
             app_id: 7,
@@ -172,14 +177,14 @@ mod tests {
         };
         let mut out = Vec::new();
         encode_rows(&mut out, &ctx, &[rec]);
-        assert_eq!(&out[..2], &26i16.to_be_bytes());
-        assert_eq!(LINE_COLUMNS.split(',').count(), 26);
+        assert_eq!(&out[..2], &28i16.to_be_bytes());
+        assert_eq!(LINE_COLUMNS.split(',').count(), 28);
         // app_id
         assert_eq!(&out[2..6], &8i32.to_be_bytes());
         assert_eq!(&out[6..14], &7i64.to_be_bytes());
         // ts is one microsecond after the PostgreSQL epoch
         assert_eq!(&out[18..26], &1i64.to_be_bytes());
-        // the last field (continued) is NULL
+        // the last field (span_id) is NULL
         assert_eq!(&out[out.len() - 4..], &(-1i32).to_be_bytes());
     }
 }

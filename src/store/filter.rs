@@ -61,6 +61,10 @@ pub struct LogFilter {
     pub terms: Vec<Term>,
     /// Lines carrying this request id.
     pub request_id: Option<String>,
+    /// OTLP lines of this trace (32 lower-case hex digits).
+    pub trace_id: Option<String>,
+    /// Lines carrying this request id or belonging to this trace (`/requests/{id}`).
+    pub request_or_trace_id: Option<String>,
     /// Router lines with a status in this range.
     pub status: Option<StatusRange>,
     /// Heroku error code.

@@ -3,7 +3,9 @@
 //! the filters they take (`filter`). The bottom of both flows: it imports only the shared
 //! vocabulary (`record`).
 
+pub mod alerts;
 pub mod apps;
+pub mod compact;
 pub mod copy;
 pub mod filter;
 pub mod notify;
@@ -11,6 +13,8 @@ pub mod partitions;
 pub mod pgcluster;
 pub mod read;
 pub mod rollup;
+pub mod sessions;
+pub mod spaces;
 mod write;
 
 /// The LISTEN/NOTIFY channel on which the writers announce committed lines (payload: app id).

@@ -1,13 +1,14 @@
 //! Time partitions of `lines` and the maintenance task that keeps them: partitions created
 //! ahead of time, retention by age and by database size (whole partitions dropped, oldest
 //! first, never a bulk DELETE), stray lines moved out of the default partition, the trigram
-//! search index built on sealed partitions, and the frame ledger pruned.
+//! search index built on sealed partitions, the frame ledger pruned, and each alert rule's
+//! history cut to its newest entries.
 //!
 //! One process of many does the work: each run takes a session advisory lock and the others
 //! skip that round. Everything is recorded in `line_partitions` and `maintenance_status` (see
 //! migrations/0003_time_partitions.sql for the schema and the reasons).
 
-use super::{Store, StoreError};
+use super::{compact, Store, StoreError};
 
 mod search_index;
 mod slots;
@@ -31,7 +32,7 @@ pub const FRAME_LEDGER_KEEP: Duration = Duration::from_secs(86_400);
 
 /// How long maintenance waits for a table lock before giving up until its next run. Short, so
 /// that writers and readers queued behind it never wait long.
-const LOCK_TIMEOUT: &str = "1s";
+pub(super) const LOCK_TIMEOUT: &str = "1s";
 
 /// What maintenance keeps and builds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,11 @@ pub struct Policy {
     pub search_index_max_age: Option<Duration>,
     /// `maintenance_work_mem` for index builds, in bytes (GIN builds are much faster with more).
     pub index_build_memory: u64,
+    /// Rewrite a partition into the compact tier this long after its end (`None`: never).
+    /// Compacted partitions need no search index, so none is built while this is set.
+    pub compact_after: Option<Duration>,
+    /// State changes and finished notifications kept per alert rule (the newest).
+    pub alert_history_keep: u64,
 }
 
 impl Default for Policy {
@@ -59,6 +65,8 @@ impl Default for Policy {
             search_index: true,
             search_index_max_age: None,
             index_build_memory: 128 << 20,
+            compact_after: None,
+            alert_history_keep: 1000,
         }
     }
 }
@@ -93,6 +101,10 @@ pub struct Report {
     pub dropped: Vec<(String, DropReason)>,
     /// Partitions that got their search index.
     pub indexed: Vec<String>,
+    /// Partitions rewritten into the compact tier, and their lines.
+    pub compacted: Vec<String>,
+    /// Lines of the partitions compacted in this run.
+    pub compacted_lines: i64,
     /// Lines moved from the default partition into a new partition.
     pub strays_moved: u64,
     /// Lines in the default partition deleted for being older than the retention period.
@@ -101,6 +113,10 @@ pub struct Report {
     pub frames_pruned: u64,
     /// Rollup rows merged away (rows batches added, folded into one per bucket and group).
     pub rollups_merged: u64,
+    /// Alert state changes pruned (past the newest `alert_history_keep` of their rule).
+    pub alert_history_pruned: u64,
+    /// Finished alert notifications pruned (likewise).
+    pub alert_deliveries_pruned: u64,
     /// Database size after the run.
     pub db_bytes: i64,
     /// Set when the size budget could not be met.
@@ -120,6 +136,8 @@ pub struct PartitionRow {
     pub to_ts: DateTime<Utc>,
     /// When its search index was built.
     pub search_indexed_at: Option<DateTime<Utc>>,
+    /// When it was rewritten into the compact tier (its rows are then in `chunks_…`).
+    pub compacted_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -134,6 +152,11 @@ impl Store {
         if !locked {
             return Ok(Report::default());
         }
+        // Should this process die mid-statement, its backend stops at the next check instead
+        // of finishing a long compaction for nobody (Postgres 14+; older servers ignore it).
+        let _ = sqlx::query("SET client_connection_check_interval = '1s'")
+            .execute(&mut *conn)
+            .await;
         let result = run(&mut conn, policy, now_us).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(LOCK_KEY)
@@ -149,7 +172,8 @@ impl Store {
     /// The recorded partitions, oldest first.
     pub async fn partitions(&self) -> Result<Vec<PartitionRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT name, from_ts, to_ts, search_indexed_at FROM line_partitions ORDER BY from_ts",
+            "SELECT name, from_ts, to_ts, search_indexed_at, compacted_at FROM line_partitions \
+         ORDER BY from_ts",
         )
         .fetch_all(self.pool())
         .await?)
@@ -157,11 +181,13 @@ impl Store {
 
     /// What `/readyz` shows about storage: partitions, oldest line bound, last maintenance.
     pub async fn storage_status(&self) -> Result<serde_json::Value, StoreError> {
-        let (count, oldest, indexed): (i64, Option<DateTime<Utc>>, i64) = sqlx::query_as(
-            "SELECT count(*), min(from_ts), count(search_indexed_at) FROM line_partitions",
-        )
-        .fetch_one(self.pool())
-        .await?;
+        let (count, oldest, indexed, compacted): (i64, Option<DateTime<Utc>>, i64, i64) =
+            sqlx::query_as(
+                "SELECT count(*), min(from_ts), count(search_indexed_at), count(compacted_at) \
+                 FROM line_partitions",
+            )
+            .fetch_one(self.pool())
+            .await?;
         type Last = (DateTime<Utc>, i64, Vec<String>, Vec<String>, Option<String>);
         let last: Option<Last> = sqlx::query_as(
             "SELECT ran_at, db_bytes, created, dropped, warning FROM maintenance_status",
@@ -171,6 +197,7 @@ impl Store {
         Ok(serde_json::json!({
             "partitions": count,
             "search_indexed_partitions": indexed,
+            "compacted_partitions": compacted,
             "oldest_partition_from": oldest,
             "last_maintenance": last.map(|(at, bytes, created, dropped, warning)| serde_json::json!({
                 "at": at,
@@ -245,7 +272,11 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
         }
     }
 
-    // 4. Retention by size: the oldest partitions first, never the current or a future one.
+    // 4. Sealed partitions into the compact tier, before the size budget is judged.
+    let sealed = recorded(conn).await?;
+    compact::compact_sealed(conn, policy, &sealed, now_us, &mut report).await?;
+
+    // 5. Retention by size: the oldest partitions first, never the current or a future one.
     report.db_bytes = db_size(conn).await?;
     if let Some(budget) = policy.max_db_bytes {
         let budget = i64::try_from(budget).unwrap_or(i64::MAX);
@@ -274,18 +305,21 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
         }
     }
 
-    // 5. The frame ledger only has to outlive Logplex's retries.
+    // 6. The frame ledger only has to outlive Logplex's retries; alert history is kept per rule.
     let pruned = sqlx::query("DELETE FROM frames WHERE received_at < $1")
         .bind(to_utc(now_us - micros(FRAME_LEDGER_KEEP)))
         .execute(&mut *conn)
         .await?;
     report.frames_pruned = pruned.rows_affected();
+    (report.alert_history_pruned, report.alert_deliveries_pruned) =
+        super::alerts::prune_history(conn, policy.alert_history_keep).await?;
 
-    // 5b. The rollup rows batches added since the last run, merged into one per bucket and group.
+    // 6b. The rollup rows batches added since the last run, merged into one per bucket and group.
     report.rollups_merged = crate::store::rollup::merge(conn).await?;
 
-    // 6. Search indexes on sealed partitions, newest first (the likeliest to be searched).
-    if policy.search_index {
+    // 7. Search indexes on sealed partitions, newest first (the likeliest to be searched),
+    // unless they are about to be compacted (chunks carry their own search filters).
+    if policy.search_index && policy.compact_after.is_none() {
         search_index::build_pending(conn, policy, now_us, &mut report).await?;
     }
 
@@ -296,17 +330,18 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
         .map(|(name, why)| format!("{name} ({})", why.as_str()))
         .collect();
     sqlx::query(
-        "INSERT INTO maintenance_status (id, ran_at, db_bytes, created, dropped, indexed, warning) \
-         VALUES (true, now(), $1, $2, $3, $4, $5) \
+        "INSERT INTO maintenance_status (id, ran_at, db_bytes, created, dropped, indexed, warning, \
+           compacted) VALUES (true, now(), $1, $2, $3, $4, $5, $6) \
          ON CONFLICT (id) DO UPDATE SET ran_at = excluded.ran_at, db_bytes = excluded.db_bytes, \
          created = excluded.created, dropped = excluded.dropped, indexed = excluded.indexed, \
-         warning = excluded.warning",
+         warning = excluded.warning, compacted = excluded.compacted",
     )
     .bind(report.db_bytes)
     .bind(&report.created)
     .bind(&dropped)
     .bind(&report.indexed)
     .bind(&report.warning)
+    .bind(&report.compacted)
     .execute(&mut *conn)
     .await?;
     Ok(report)
@@ -320,7 +355,8 @@ fn bounds(rows: &[PartitionRow]) -> Vec<(i64, i64)> {
 
 async fn recorded(conn: &mut PgConnection) -> Result<Vec<PartitionRow>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT name, from_ts, to_ts, search_indexed_at FROM line_partitions ORDER BY from_ts",
+        "SELECT name, from_ts, to_ts, search_indexed_at, compacted_at FROM line_partitions \
+         ORDER BY from_ts",
     )
     .fetch_all(&mut *conn)
     .await?)
@@ -418,7 +454,9 @@ async fn drop_partition(
     let name = p.name.as_str();
     let result = async {
         let mut tx = begin_ddl(conn).await?;
-        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+        // A compacted partition's lines are in its chunk table.
+        let chunks = super::compact::chunk_table(name);
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}, {chunks}"))
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM line_partitions WHERE name = $1")

@@ -10,11 +10,15 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
+mod compact;
+mod context;
 mod pieces;
 mod stats;
 
+pub use context::LineContext;
+
 pub use stats::{
-    ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
+    CodeBucket, ErrorStats, GroupBy, MetricValues, MetricsRow, RequestStats, RuleTotal, METRIC_KEYS,
 };
 
 /// The API's `fields` object: the typed columns merged back into the `fields` jsonb.
@@ -49,6 +53,10 @@ pub struct LineRow {
     /// The line goes on in the next row of the same dyno and timestamp (a split line whose
     /// chunks came in different requests).
     pub continued: bool,
+    /// OTLP trace id (hex), when the line came with one.
+    pub trace_id: Option<String>,
+    /// OTLP span id (hex), when the line came with one.
+    pub span_id: Option<String>,
 }
 
 /// An app visible to the API.
@@ -64,7 +72,7 @@ pub fn micros_to_utc(us: i64) -> DateTime<Utc> {
 }
 
 /// Escapes `%`, `_` and `\` for LIKE/ILIKE.
-fn like_escape(term: &str) -> String {
+pub(super) fn like_escape(term: &str) -> String {
     let mut out = String::with_capacity(term.len() + 2);
     for c in term.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -76,7 +84,7 @@ fn like_escape(term: &str) -> String {
 }
 
 /// Appends `WHERE app_id = … AND <every filter of q>` (the cursor included).
-fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
+pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     qb.push(" WHERE app_id = ").push_bind(app_id);
     if let Some(source) = &q.source {
         qb.push(" AND source = ").push_bind(source.clone());
@@ -108,6 +116,17 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter)
     if let Some(id) = &q.request_id {
         qb.push(" AND request_id = ").push_bind(id.clone());
     }
+    if let Some(id) = &q.trace_id {
+        qb.push(" AND trace_id = ").push_bind(id.clone());
+    }
+    if let Some(id) = &q.request_or_trace_id {
+        // Two partial indexes, OR-ed by a bitmap scan.
+        qb.push(" AND (request_id = ")
+            .push_bind(id.clone())
+            .push(" OR trace_id = ")
+            .push_bind(id.to_ascii_lowercase())
+            .push(")");
+    }
     if let Some(s) = q.status {
         qb.push(" AND status BETWEEN ")
             .push_bind(s.from)
@@ -137,11 +156,18 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter)
     }
 }
 
-fn select_lines(qb: &mut QueryBuilder<'_, Postgres>) {
+/// `SELECT <the API's line columns> FROM <from>`: `from` is `lines` or a relation with the
+/// same columns (the unnested compact tier).
+fn select_lines(qb: &mut QueryBuilder<'_, Postgres>, from: &str) {
     qb.push(format!(
         "SELECT id, ts, received_at, source, dyno, kind, level, message, {FIELDS_SQL} AS fields, tags, \
-         COALESCE(continued, false) AS continued FROM lines"
+         COALESCE(continued, false) AS continued, trace_id, span_id FROM {from}"
     ));
+}
+
+/// Newest first: the order of every page.
+fn newest_first(lines: &mut [LineRow]) {
+    lines.sort_unstable_by_key(|l| std::cmp::Reverse((l.ts, l.id)));
 }
 
 /// A page of lines: the newest `q.n` that match, newest first, and whether older ones exist.
@@ -168,7 +194,7 @@ impl Store {
 
     /// Runs one API read in a `Store::reader` transaction. A read Postgres cancelled for
     /// running past `statement_timeout` (SQLSTATE 57014) is a [`StoreError::QueryTimeout`].
-    async fn read<T>(
+    pub(super) async fn read<T>(
         &self,
         run: impl for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {
@@ -207,16 +233,30 @@ impl Store {
         )
     }
 
-    /// The newest `q.n` lines matching `q` (newest first), with the cursor of the next page.
+    /// The newest `q.n` lines matching `q` (newest first) from both tiers, with the cursor of
+    /// the next page.
     pub async fn lines_page(&self, app_id: i64, q: &LogFilter) -> Result<Page, StoreError> {
+        let limit = q.n + 1;
         let mut qb = QueryBuilder::new("");
-        select_lines(&mut qb);
+        select_lines(&mut qb, "lines");
         push_filters(&mut qb, app_id, q);
         qb.push(" ORDER BY ts DESC, id DESC LIMIT ")
-            .push_bind(q.n + 1);
+            .push_bind(limit);
+        let q2 = q.clone();
         let mut lines: Vec<LineRow> = self
-            .read(move |c| Box::pin(async move { qb.build_query_as().fetch_all(c).await }))
+            .read(move |c| {
+                Box::pin(async move {
+                    let mut hot: Vec<LineRow> = qb.build_query_as().fetch_all(&mut *c).await?;
+                    // With a full page of rows, only chunks reaching above its last line count.
+                    let floor = (hot.len() as i64 >= limit)
+                        .then(|| hot.last().map(|l| (l.ts, l.id)))
+                        .flatten();
+                    hot.extend(compact::page(c, app_id, &q2, limit, floor).await?);
+                    Ok(hot)
+                })
+            })
             .await?;
+        newest_first(&mut lines);
         let more = lines.len() as i64 > q.n;
         lines.truncate(usize::try_from(q.n).unwrap_or(0));
         let next = match (more, lines.last()) {
@@ -241,7 +281,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<LineRow>, StoreError> {
         let mut qb = QueryBuilder::new("");
-        select_lines(&mut qb);
+        select_lines(&mut qb, "lines");
         push_filters(&mut qb, app_id, q);
         if !exclude.is_empty() {
             qb.push(" AND NOT (id = ANY(")
@@ -254,17 +294,40 @@ impl Store {
             .push_bind(micros_to_utc(received_since_us))
             .push(" ORDER BY id LIMIT ")
             .push_bind(limit);
-        self.read(move |c| Box::pin(async move { qb.build_query_as().fetch_all(c).await }))
-            .await
+        let (q2, exclude) = (q.clone(), exclude.to_vec());
+        let mut lines: Vec<LineRow> = self
+            .read(move |c| {
+                Box::pin(async move {
+                    let mut hot: Vec<LineRow> = qb.build_query_as().fetch_all(&mut *c).await?;
+                    let cold = compact::after(
+                        c,
+                        app_id,
+                        &q2,
+                        after_id,
+                        &exclude,
+                        received_since_us,
+                        limit,
+                    );
+                    hot.extend(cold.await?);
+                    Ok(hot)
+                })
+            })
+            .await?;
+        lines.sort_unstable_by_key(|l| l.id);
+        lines.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(lines)
     }
 
     /// The highest line id so far (0 when empty).
     pub async fn max_line_id(&self) -> Result<i64, StoreError> {
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM lines")
-                    .fetch_one(c)
-                    .await
+                sqlx::query_scalar(
+                    "SELECT GREATEST((SELECT max(id) FROM lines), \
+                     (SELECT max(max_id) FROM line_chunks), 0)",
+                )
+                .fetch_one(c)
+                .await
             })
         })
         .await

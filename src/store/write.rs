@@ -22,6 +22,8 @@ pub struct Job {
     pub dropped: u64,
     /// `Logplex-Msg-Count` minus the parsed count, when the header was present and disagreed.
     pub msg_count_mismatch: Option<i64>,
+    /// Last frames whose count ran past the body, stored from the message that was there.
+    pub frame_length_mismatches: u32,
     /// `Logplex-Drain-Token` header, recorded on the app.
     pub logplex_drain_token: Option<String>,
     /// What the ingest rules did, per rule and action.
@@ -165,7 +167,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
-        // Loss events: what Logplex reported lost, count mismatches and answered retries.
+        // Loss events: what Logplex reported lost, count mismatches, overrunning last frames and
+        // answered retries.
         let mut ev_app = Vec::new();
         let mut ev_kind = Vec::new();
         let mut ev_count = Vec::new();
@@ -185,6 +188,12 @@ impl Store {
                     }
                     if let Some(diff) = job.msg_count_mismatch {
                         push("msg_count_mismatch", diff);
+                    }
+                    if job.frame_length_mismatches > 0 {
+                        push(
+                            "frame_length_mismatch",
+                            i64::from(job.frame_length_mismatches),
+                        );
                     }
                 }
             }

@@ -381,7 +381,7 @@ async fn sigterm_under_load_loses_no_acknowledged_line() {
     );
     // Every acknowledged frame is stored whole; no frame is stored partly or twice.
     let per_frame: Vec<(String, i64)> =
-        sqlx::query_as("SELECT frame_id, count(*) FROM lines GROUP BY frame_id")
+        sqlx::query_as("SELECT frame_id, count(*) FROM all_lines GROUP BY frame_id")
             .fetch_all(app.store.pool())
             .await
             .expect("counts");
@@ -393,4 +393,88 @@ async fn sigterm_under_load_loses_no_acknowledged_line() {
         stored.values().all(|&n| n == 200),
         "a frame stored partly or twice"
     );
+}
+
+/// The URL path and `Authorization` value of the printed `heroku telemetry:add` line, and the
+/// `-a APP` / `-s SPACE` it ends with.
+fn telemetry_add_in(stdout: &str) -> (String, String, String) {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("heroku telemetry:add"))
+        .expect("telemetry:add line");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let url = words[2];
+    let path = url
+        .strip_prefix("https://logs.example.com")
+        .expect("the --url base")
+        .to_owned();
+    let headers = line
+        .split_once("--headers '")
+        .and_then(|(_, r)| r.split_once('\''))
+        .expect("headers")
+        .0;
+    let headers: serde_json::Value = serde_json::from_str(headers).expect("headers JSON");
+    let auth = headers["Authorization"].as_str().expect("auth").to_owned();
+    let target = words[words.len() - 2..].join(" ");
+    (path, auth, target)
+}
+
+#[tokio::test]
+async fn apps_create_and_spaces_create_print_a_telemetry_add_line_that_works() {
+    let app = TestApp::spawn().await;
+    let url = ["--url", "https://logs.example.com"];
+    let (ok, out, err) = logdrain(
+        &app.db_url,
+        &[&["apps", "create", "fir-app"][..], &url].concat(),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("heroku drains:add https://fir-app:"));
+    let (path, auth, target) = telemetry_add_in(&out);
+    assert_eq!(path, "/otlp");
+    assert_eq!(target, "-a fir-app");
+    assert!(out.contains("--signals logs --transport http"));
+
+    let (ok, out, err) = logdrain(
+        &app.db_url,
+        &[&["spaces", "create", "fir-space"][..], &url].concat(),
+    );
+    assert!(ok, "{err}");
+    let (space_path, space_auth, space_target) = telemetry_add_in(&out);
+    assert_eq!(space_target, "-s fir-space");
+
+    let export = |service: &str, path: &str| {
+        serde_json::json!({"resourceLogs": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+            "scopeLogs": [{"logRecords": [{"body": {"stringValue": format!("hello via {path}")}}]}]}]})
+        .to_string()
+    };
+    // Heroku may or may not append /v1/logs to the URL: both answer.
+    for (path, auth, service) in [
+        (path.clone(), auth.clone(), "fir-app"),
+        (format!("{path}/v1/logs"), auth, "fir-app"),
+        (format!("{space_path}/v1/logs"), space_auth, "space-member"),
+    ] {
+        let res = app
+            .client
+            .post(app.url(&path))
+            .header("Authorization", auth)
+            .header("Content-Type", "application/json")
+            .body(export(service, &path))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let apps: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.name, count(l.*) FROM apps a LEFT JOIN lines l ON l.app_id = a.id GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .expect("apps");
+    assert_eq!(
+        apps,
+        vec![("fir-app".into(), 2), ("space-member".into(), 1)]
+    );
+    let (ok, out, _) = logdrain(&app.db_url, &["spaces", "delete", "fir-space"]);
+    assert!(ok && out.contains("Deleted space fir-space"));
 }

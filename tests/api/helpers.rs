@@ -31,6 +31,11 @@ fn admin_url() -> &'static str {
     })
 }
 
+/// A fresh database on the shared test cluster (several servers may share it).
+pub async fn fresh_database_on_admin() -> String {
+    fresh_database_on(admin_url()).await
+}
+
 /// Creates an empty database with a unique name and returns its URL.
 pub async fn fresh_database_on(admin: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -204,9 +209,10 @@ impl TestApp {
         res.status().as_u16()
     }
 
-    /// Lines stored, all apps.
+    /// Lines stored, all apps, in either tier (a restarted server's maintenance may compact
+    /// the past days the tests' lines are stamped with).
     pub async fn line_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM lines")
+        sqlx::query_scalar("SELECT count(*) FROM all_lines")
             .fetch_one(self.store.pool())
             .await
             .expect("count lines")
@@ -387,4 +393,40 @@ pub async fn maintain(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("maintenance lock never free");
+}
+
+/// The quick-start drain token of the page tests (`--drain-token`).
+pub const QUICK_DRAIN: &str = "quick-start-drain-token-0123456789";
+
+/// POSTs an octet-counted body of `count` messages for app `name` as Logplex would.
+pub async fn post_body(app: &TestApp, name: &str, token: &str, body: Vec<u8>, count: usize) {
+    let res = app
+        .client
+        .post(app.url("/logs"))
+        .header("Authorization", basic(name, token))
+        .header("Content-Type", "application/logplex-1")
+        .header("Logplex-Msg-Count", count.to_string())
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 204, "drain POST stored");
+}
+
+/// POSTs `messages` (syslog text, one per element) for app `name` with [`QUICK_DRAIN`].
+pub async fn post_lines(app: &TestApp, name: &str, messages: &[String]) {
+    let mut body = Vec::new();
+    for m in messages {
+        body.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
+    }
+    post_body(app, name, QUICK_DRAIN, body, messages.len()).await;
+}
+
+/// A syslog message of `app[web.1]` stamped `ago` before now.
+pub fn app_line(ago: Duration, text: &str) -> String {
+    let ts = chrono::Utc::now() - chrono::Duration::from_std(ago).expect("duration");
+    format!(
+        "<190>1 {} host app web.1 - {text}",
+        ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    )
 }

@@ -89,7 +89,11 @@ async fn many_tiny_frames_huge_lines_and_gzip_bombs_are_bounded() {
     let app = TestApp::spawn_with(&[
         "--max-body",
         "12MiB",
+        "--max-lines",
+        "200000",
         "--queue-bytes",
+        "256MiB",
+        "--app-queue-share",
         "256MiB",
         "--ack-timeout",
         "20s",

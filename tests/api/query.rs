@@ -529,26 +529,88 @@ async fn tail_prints_recent_lines_then_streams_new_ones() {
         .expect("stop");
 }
 
+/// A sample body for the documented operations that take one.
+fn sample_body(method: &str, path: &str) -> Option<Value> {
+    let rule = |name: &str| {
+        serde_json::json!({"name": name, "kind": "count", "filter": "code=H12",
+                           "threshold": 1, "window": "5m"})
+    };
+    match (method, path) {
+        ("post", "/api/apps/{app}/alerts") => Some(rule("sample-2")),
+        ("put", "/api/apps/{app}/alerts/{name}") => Some(rule("sample")),
+        ("post", p) if p.ends_with("/snooze") => Some(serde_json::json!({"for": "1h"})),
+        _ => None,
+    }
+}
+
 #[tokio::test]
-async fn every_documented_path_answers_and_every_filter_is_documented() {
+async fn every_documented_operation_answers_and_every_filter_is_documented() {
     let app = spawn().await;
     post_samples(&app).await;
+    // The alert paths need a rule to read, change, snooze and delete.
+    let res = app
+        .client
+        .post(app.url("/api/apps/heroku/alerts"))
+        .bearer_auth(API)
+        .json(&sample_body("put", "/api/apps/{app}/alerts/{name}"))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(res.status(), 201);
     let doc: Value = get(&app, "/api/openapi.json", None)
         .await
         .json()
         .await
         .expect("openapi");
     let paths = doc["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 10);
-    for path in paths.keys() {
+    assert_eq!(paths.len(), 16);
+    let newest = get_json(&app, "/api/apps/heroku/logs?format=json&n=1").await;
+    let line_id = newest["lines"][0]["id"]
+        .as_str()
+        .expect("a line id")
+        .to_owned();
+    // Every operation, deletes last (the deeper path first), each answering the one success
+    // status it documents.
+    let mut operations: Vec<(&str, &str, &Value)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let item = item.as_object().expect("path item");
+            item.iter()
+                .map(move |(m, op)| (path.as_str(), m.as_str(), op))
+        })
+        .collect();
+    operations.sort_by_key(|(path, method, _)| (*method == "delete", usize::MAX - path.len()));
+    assert_eq!(operations.len(), 20);
+    for (path, method, op) in operations {
         if path.ends_with("/tail") {
             continue; // streams; covered above
         }
+        let success: Vec<&String> = op["responses"]
+            .as_object()
+            .expect("responses")
+            .keys()
+            .filter(|code| code.starts_with('2'))
+            .collect();
+        assert_eq!(success.len(), 1, "{method} {path}: one success status");
         let concrete = path
             .replace("{app}", "heroku")
-            .replace("{request_id}", "abc");
-        let res = get(&app, &concrete, Some(API)).await;
-        assert_eq!(res.status(), 200, "{concrete}");
+            .replace("{request_id}", "abc")
+            .replace("{id}", &line_id)
+            .replace("{name}", "sample");
+        let method_name = method.to_uppercase();
+        let mut req = app
+            .client
+            .request(method_name.parse().expect("method"), app.url(&concrete))
+            .bearer_auth(API);
+        if let Some(body) = sample_body(method, path) {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        assert_eq!(
+            res.status().as_str(),
+            success[0].as_str(),
+            "{method_name} {concrete}"
+        );
     }
     let params: Vec<String> = paths["/api/apps/{app}/logs"]["get"]["parameters"]
         .as_array()

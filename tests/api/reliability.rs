@@ -114,7 +114,7 @@ fn start_driver(
 /// Checks exactly-once against the database and prints the figures.
 async fn check_exactly_once(store: &logdrain::store::Store, sent: &[Sent], what: &str) {
     let rows: Vec<(Option<String>, i64)> =
-        sqlx::query_as("SELECT frame_id, count(*) FROM lines GROUP BY frame_id")
+        sqlx::query_as("SELECT frame_id, count(*) FROM all_lines GROUP BY frame_id")
             .fetch_all(store.pool())
             .await
             .expect("counts");

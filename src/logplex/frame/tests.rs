@@ -27,7 +27,7 @@ fn assert_nothing_lost(body: &[u8], items: &[Frame<'_>]) {
     for item in items {
         let bytes = match item {
             Frame::Message(bytes) => bytes,
-            Frame::Invalid { bytes, .. } => bytes,
+            Frame::Invalid { bytes, .. } | Frame::Overrun { bytes, .. } => bytes,
         };
         assert!(!bytes.is_empty(), "empty item {item:?}");
         let offset = bytes.as_ptr() as usize - body.as_ptr() as usize;
@@ -97,20 +97,46 @@ fn a_body_of_only_whitespace_yields_nothing() {
 }
 
 #[test]
-fn a_length_larger_than_the_rest_of_the_body_is_truncated() {
+fn a_last_length_larger_than_the_rest_of_the_body_is_an_overrun() {
     let body = b"3 abc50 <190>1 short";
     assert_eq!(
         split(body),
         [
             Frame::Message(b"abc"),
-            Frame::Invalid {
+            Frame::Overrun {
                 bytes: b"50 <190>1 short",
-                reason: FrameError::Truncated {
-                    expected: 50,
-                    got: 12
-                }
+                message: b"<190>1 short",
+                declared: 50,
             }
         ]
+    );
+}
+
+#[test]
+fn a_last_length_over_the_cap_with_no_frame_after_it_is_an_overrun() {
+    let body = b"3 abc1000000 <190>1 2026-11-01T10:00:00Z host app web.1 - hi";
+    assert_eq!(
+        frames(body, 5000).collect::<Vec<_>>(),
+        [
+            Frame::Message(b"abc"),
+            Frame::Overrun {
+                bytes: b"1000000 <190>1 2026-11-01T10:00:00Z host app web.1 - hi",
+                message: b"<190>1 2026-11-01T10:00:00Z host app web.1 - hi",
+                declared: 1_000_000,
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_middle_frame_keeps_its_count_even_when_its_message_looks_like_frames() {
+    // The first count covers text that holds a frame-shaped `4 <1>a`: it stays one message.
+    let inner = b"<190>1 - - - - - said 4 <1>a";
+    let mut body = framed(&[inner]);
+    body.extend_from_slice(b"4 <1>b");
+    assert_eq!(
+        split(&body),
+        [Frame::Message(inner), Frame::Message(b"<1>b")]
     );
 }
 

@@ -239,3 +239,11 @@ fn hash_client_ips_with_a_salt_compiles() {
     };
     assert!(compile(&cfg).is_ok());
 }
+
+#[test]
+fn rules_that_change_nothing_compile_and_change_nothing() {
+    let rules = Rules::none();
+    assert!(!rules.redacts() && !rules.has_line_rules());
+    let secret = "password=hunter2 Authorization: Bearer abcdef0123456789xyz 4111 1111 1111 1111";
+    assert_eq!(rules.redact("app", "web.1", secret), None);
+}

@@ -26,6 +26,7 @@ pub(super) async fn build_pending(
         .into_iter()
         .filter(|p| {
             p.search_indexed_at.is_none()
+                && p.compacted_at.is_none()
                 && p.to_ts.timestamp_micros() <= sealed_before
                 && p.to_ts.timestamp_micros() > young_after
         })

@@ -31,6 +31,11 @@ impl Binds {
         format!("${}", self.fixed + self.values.len())
     }
 
+    /// The placeholders `($a, $b)` of the bounds of `[from_us, to_us)`.
+    pub(super) fn bounds(&mut self, from_us: i64, to_us: i64) -> (String, String) {
+        (self.push(Bound::Ts(from_us)), self.push(Bound::Ts(to_us)))
+    }
+
     /// `col >= $a AND col < $b`.
     pub(super) fn range(&mut self, col: &str, from_us: i64, to_us: i64) -> String {
         let (a, b) = (self.push(Bound::Ts(from_us)), self.push(Bound::Ts(to_us)));

@@ -2,113 +2,66 @@
 //! error codes, runtime metrics per dyno, loss and rule counts. Each is one statement in a
 //! `Store::read` transaction, bounded by `LOGDRAIN_QUERY_TIMEOUT`.
 
+use super::compact::both_tiers;
 use super::micros_to_utc;
-use super::pieces::{parts_or_empty, Binds};
-use crate::store::filter::TimeRange;
+use crate::store::filter::{StatusRange, TimeRange};
 use crate::store::rollup::{self, Dim, Pieces};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
+mod pieces_sql;
+
 impl Store {
     /// The pieces `[since, until)` is read in: whole buckets up to `max_span_secs` from the
-    /// rollups (when rollup reads are on), the rest from `lines`.
+    /// rollups (when rollup reads are on), the rest from the lines of both tiers.
     fn pieces(&self, range: TimeRange, max_span_secs: i32) -> Pieces {
         let max = if self.rollup_reads { max_span_secs } else { 0 };
         rollup::split(range.since_us, range.until_us, max)
     }
 
-    /// `/stats/requests`: router lines in the range grouped by `by`.
+    /// `/stats/requests`: router lines in the range (with a status in `status`, when given)
+    /// grouped by `by`.
     pub async fn request_stats(
         &self,
         app_id: i64,
         range: TimeRange,
         by: GroupBy,
+        status: Option<StatusRange>,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
-        let order = match by {
-            GroupBy::Minute | GroupBy::Hour => "key",
-            _ => "count DESC, key",
-        };
-        let max_span = match by {
-            GroupBy::Minute => 60,
-            GroupBy::Hour => 3_600,
-            _ => i32::MAX,
-        };
-        let pieces = self.pieces(range, max_span);
-        let mut binds = Binds::new(2);
-        // (key, service_ms, lines, errors, bytes) from each piece: line groups as the lines
-        // give them, and each rollup row's histogram plus one row carrying its errors and bytes.
-        let mut parts: Vec<String> = pieces
-            .lines
-            .iter()
-            .map(|&(a, b)| {
-                format!(
-                    "SELECT {} AS key, service_ms AS ms, count(*) AS c, \
-                            count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-                     FROM lines WHERE app_id = $1 AND kind = 'router' AND {} \
-                     GROUP BY 1, 2",
-                    by.sql(),
-                    binds.range("ts", a, b)
-                )
-            })
-            .collect();
-        if !pieces.rollups.is_empty() {
-            parts.push(format!(
-                "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
-                 CROSS JOIN LATERAL ( \
-                   SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
-                   FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
-                   UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
-                 ) x \
-                 WHERE r.app_id = $1 AND r.dim = '{}' AND ({})",
-                by.rollup_key(),
-                by.dim().as_str(),
-                binds.spans(&pieces.rollups)
-            ));
+        // Rollups hold no status filter and no per-minute percentile_cont: such reads (and the
+        // reference path without rollup reads) read every line.
+        if let (None, Some(dim), true) = (status, by.dim(), self.rollup_reads) {
+            let pieces = self.pieces(range, i32::MAX);
+            let (sql, binds) = pieces_sql::requests(by, dim, &pieces);
+            return self
+                .read(move |c| {
+                    Box::pin(async move {
+                        binds
+                            .apply(sqlx::query_as(&sql).bind(app_id).bind(limit))
+                            .fetch_all(c)
+                            .await
+                    })
+                })
+                .await;
         }
-        // Exact percentile_cont from a histogram: group by (key, service_ms) (service_ms is
-        // whole milliseconds, so a day has few distinct values per key, and the rollups keep
-        // exactly these counts), then read the values at the percentile positions off the
-        // running counts. One small sort per key instead of sorting every row.
-        let pct = |p: &str, name: &str| {
-            format!(
-                "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
-                 min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
-            )
+        let key = by.sql();
+        let out = by.output();
+        // Two parsed integers, written into the SQL: no text of the caller's reaches it.
+        let status = status.map_or(String::new(), |s| {
+            format!(" AND status BETWEEN {} AND {}", s.from, s.to)
+        });
+        let sql = match by {
+            GroupBy::Minute | GroupBy::Hour => time_buckets_sql(key, out, &status),
+            _ => histogram_sql(key, out, &status),
         };
-        let interp = |p: &str, name: &str| {
-            format!(
-                "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
-            )
-        };
-        let sql = format!(
-            "WITH r AS ( \
-               SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
-               FROM ({}) p GROUP BY 1, 2 \
-             ), g AS ( \
-               SELECT key, ms, c, e, b, \
-                      sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
-                      sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
-               FROM r \
-             ), s AS ( \
-               SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
-                      COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
-               FROM g GROUP BY key \
-             ) \
-             SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
-             ORDER BY {order} LIMIT $2",
-            parts_or_empty(&parts, "SELECT NULL::text AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, NULL::numeric AS b WHERE false"),
-            pct("0.5", "p50"),
-            pct("0.95", "p95"),
-            pct("0.99", "p99"),
-            interp("0.5", "p50"),
-            interp("0.95", "p95"),
-            interp("0.99", "p99"),
-        );
         self.read(move |c| {
             Box::pin(async move {
-                binds
-                    .apply(sqlx::query_as(&sql).bind(app_id).bind(limit))
+                sqlx::query_as(&sql)
+                    .bind(app_id)
+                    .bind(micros_to_utc(range.since_us))
+                    .bind(micros_to_utc(range.until_us))
+                    .bind(limit)
                     .fetch_all(c)
                     .await
             })
@@ -122,50 +75,69 @@ impl Store {
         app_id: i64,
         range: TimeRange,
     ) -> Result<Vec<ErrorStats>, StoreError> {
-        let pieces = self.pieces(range, i32::MAX);
-        let mut binds = Binds::new(1);
-        let mut parts: Vec<String> = pieces
-            .lines
-            .iter()
-            .map(|&(a, b)| {
-                format!(
-                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
-                            min(ts) AS first_seen, max(ts) AS last_seen \
-                     FROM lines WHERE app_id = $1 AND code IS NOT NULL AND {} GROUP BY code",
-                    binds.range("ts", a, b)
-                )
-            })
-            .collect();
-        if !pieces.rollups.is_empty() {
-            parts.push(format!(
-                "SELECT code, \"desc\", count, first_seen, last_seen FROM code_rollups \
-                 WHERE app_id = $1 AND ({})",
-                binds.spans(&pieces.rollups)
-            ));
+        if self.rollup_reads {
+            let (sql, binds) = pieces_sql::errors(&self.pieces(range, i32::MAX));
+            return self
+                .read(move |c| {
+                    Box::pin(async move {
+                        binds
+                            .apply(sqlx::query_as(&sql).bind(app_id))
+                            .fetch_all(c)
+                            .await
+                    })
+                })
+                .await;
         }
-        let sql = format!(
-            "SELECT code, max(\"desc\") AS desc, sum(count)::int8 AS count, \
-                    min(first_seen) AS first_seen, max(last_seen) AS last_seen \
-             FROM ({}) p GROUP BY code ORDER BY sum(count) DESC, code",
-            parts_or_empty(
-                &parts,
-                "SELECT NULL::text AS code, NULL::text AS desc, 0::int8 AS count, \
-                NULL::timestamptz AS first_seen, NULL::timestamptz AS last_seen WHERE false"
-            )
-        );
         self.read(move |c| {
             Box::pin(async move {
-                binds
-                    .apply(sqlx::query_as(&sql).bind(app_id))
-                    .fetch_all(c)
-                    .await
+                sqlx::query_as(&format!(
+                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
+                    min(ts) AS first_seen, max(ts) AS last_seen \
+             FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+             GROUP BY code ORDER BY count(*) DESC, code",
+                    both_tiers(&["ts", "code", "fields"], "AND c.codes <> '{}'")
+                ))
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .fetch_all(c)
+                .await
+            })
+        })
+        .await
+    }
+
+    /// `/stats/errors?bucket=…`: how often each code was seen per bucket of `bucket_secs`,
+    /// oldest bucket first (the partial index on `code` feeds it).
+    pub async fn error_series(
+        &self,
+        app_id: i64,
+        range: TimeRange,
+        bucket_secs: i64,
+    ) -> Result<Vec<CodeBucket>, StoreError> {
+        self.read(move |c| {
+            Box::pin(async move {
+                sqlx::query_as(&format!(
+                    "SELECT date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, \
+                     code, count(*) AS count \
+                     FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
+                     GROUP BY 1, 2 ORDER BY 1, 2",
+                    both_tiers(&["ts", "code"], "AND c.codes <> '{}'")
+                ))
+                .bind(app_id)
+                .bind(micros_to_utc(range.since_us))
+                .bind(micros_to_utc(range.until_us))
+                .bind(bucket_secs as f64)
+                .fetch_all(c)
+                .await
             })
         })
         .await
     }
 
     /// `/metrics`: runtime-metric samples per dyno, averaged per bucket: the exact mean of the
-    /// samples (numeric sums), rounded once to float8.
+    /// samples (numeric sums, so the order rows and chunks arrive in does not matter), rounded
+    /// once to float8; a sample that is not a JSON number is skipped.
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
@@ -182,63 +154,7 @@ impl Store {
             })
             .max()
             .unwrap_or(0);
-        let pieces = self.pieces(range, max_span);
-        let mut binds = Binds::new(2);
-        let bin = |col: &str| {
-            format!("date_bin(make_interval(secs => $2), {col}, TIMESTAMPTZ '2000-01-01')")
-        };
-        let number = |k: &str| {
-            format!(
-                "CASE WHEN jsonb_typeof(fields -> '{k}') = 'number' THEN (fields->>'{k}')::numeric END"
-            )
-        };
-        let line_cols: Vec<String> = METRIC_KEYS
-            .iter()
-            .map(|k| format!("count({0}) AS n_{k}, sum({0}) AS s_{k}", number(k)))
-            .collect();
-        let rollup_cols: Vec<String> = METRIC_KEYS
-            .iter()
-            .enumerate()
-            .map(|(i, k)| format!("samples[{0}] AS n_{k}, sums[{0}] AS s_{k}", i + 1))
-            .collect();
-        let means: Vec<String> = METRIC_KEYS
-            .iter()
-            .map(|k| format!("(sum(s_{k}) / NULLIF(sum(n_{k}), 0))::float8 AS {k}"))
-            .collect();
-        let mut parts: Vec<String> = pieces
-            .lines
-            .iter()
-            .map(|&(a, b)| {
-                format!(
-                    "SELECT dyno, {} AS ts, {} FROM lines \
-                     WHERE app_id = $1 AND kind = 'runtime_metric' AND {} GROUP BY 1, 2",
-                    bin("ts"),
-                    line_cols.join(", "),
-                    binds.range("ts", a, b)
-                )
-            })
-            .collect();
-        if !pieces.rollups.is_empty() {
-            parts.push(format!(
-                "SELECT dyno, {} AS ts, {} FROM metric_rollups WHERE app_id = $1 AND ({})",
-                bin("bucket"),
-                rollup_cols.join(", "),
-                binds.spans(&pieces.rollups)
-            ));
-        }
-        let empty_cols: Vec<String> = METRIC_KEYS
-            .iter()
-            .map(|k| format!("0::int8 AS n_{k}, 0::numeric AS s_{k}"))
-            .collect();
-        let empty = format!(
-            "SELECT ''::text COLLATE \"C\" AS dyno, now() AS ts, {} WHERE false",
-            empty_cols.join(", ")
-        );
-        let sql = format!(
-            "SELECT dyno, ts, {} FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
-            means.join(", "),
-            parts_or_empty(&parts, &empty)
-        );
+        let (sql, binds) = pieces_sql::metrics(&self.pieces(range, max_span));
         self.read(move |c| {
             Box::pin(async move {
                 binds
@@ -250,14 +166,20 @@ impl Store {
         .await
     }
 
-    /// `/loss`: what Logplex reported lost, count mismatches and answered retries in the range.
-    pub async fn loss(&self, app_id: i64, range: TimeRange) -> Result<(i64, i64, i64), StoreError> {
+    /// `/loss`: what Logplex reported lost, count mismatches, answered retries and overrunning
+    /// last frames in the range.
+    pub async fn loss(
+        &self,
+        app_id: i64,
+        range: TimeRange,
+    ) -> Result<(i64, i64, i64, i64), StoreError> {
         self.read(move |c| {
             Box::pin(async move {
                 sqlx::query_as(
                     "SELECT COALESCE(sum(count) FILTER (WHERE event = 'dropped'), 0)::int8, \
                     count(*) FILTER (WHERE event = 'msg_count_mismatch'), \
-                    count(*) FILTER (WHERE event = 'duplicate_frame') \
+                    count(*) FILTER (WHERE event = 'duplicate_frame'), \
+                    COALESCE(sum(count) FILTER (WHERE event = 'frame_length_mismatch'), 0)::int8 \
              FROM loss_events WHERE app_id = $1 AND at >= $2 AND at < $3",
                 )
                 .bind(app_id)
@@ -291,6 +213,92 @@ impl Store {
         })
         .await
     }
+}
+
+/// The router lines of app `$1` with `$2 <= ts < $3` from both tiers, as `lines`.
+fn router_lines() -> String {
+    both_tiers(ROUTER_COLUMNS, ROUTER_PRUNE)
+}
+
+/// The columns of router lines the request stats read.
+const ROUTER_COLUMNS: &[&str] = &[
+    "ts",
+    "kind",
+    "route",
+    "status",
+    "service_ms",
+    "bytes",
+    "router_dyno",
+    "method",
+    "host",
+];
+
+/// The chunks that may hold router lines.
+const ROUTER_PRUNE: &str = "AND 'router' = ANY(c.kinds)";
+
+/// `/stats/requests` grouped by a time bucket: `percentile_cont` per bucket. With a bucket per
+/// minute there are nearly as many (bucket, service_ms) pairs as rows, so the histogram of
+/// [`histogram_sql`] saves nothing; measured on 10 M lines, a day of minutes took 650 ms this
+/// way and 1.5 s that way.
+fn time_buckets_sql(key: &str, out: &str, status: &str) -> String {
+    let from = router_lines();
+    format!(
+        "SELECT {out} AS key, count, errors, p[1] AS p50_ms, p[2] AS p95_ms, p[3] AS p99_ms, \
+                max_ms, bytes FROM ( \
+           SELECT {key} AS key, count(*)::int8 AS count, \
+                  count(*) FILTER (WHERE status >= 500)::int8 AS errors, \
+                  percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY service_ms) AS p, \
+                  max(service_ms) AS max_ms, COALESCE(sum(bytes), 0)::int8 AS bytes \
+           FROM {from} WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
+           GROUP BY 1 \
+         ) s ORDER BY s.key LIMIT $4"
+    )
+}
+
+/// `/stats/requests` grouped by path, status, dyno, method or host.
+fn histogram_sql(key: &str, out: &str, status: &str) -> String {
+    let from = router_lines();
+    // Exact percentile_cont from a histogram: group by (key, service_ms) with a hash
+    // aggregate (service_ms is whole milliseconds, so a day has few distinct values per
+    // key), then read the values at the percentile positions off the running counts. One
+    // small sort per key instead of sorting every row; an index-only scan of
+    // lines_router_stats feeds it.
+    let pct = |p: &str, name: &str| {
+        format!(
+            "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
+             min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
+        )
+    };
+    let interp = |p: &str, name: &str| {
+        format!(
+            "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
+        )
+    };
+    format!(
+        "WITH r AS ( \
+           SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
+                  count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+           FROM {from} WHERE app_id = $1 AND kind = 'router' AND ts >= $2 AND ts < $3{status} \
+           GROUP BY 1, 2 \
+         ), g AS ( \
+           SELECT key, ms, c, e, b, \
+                  sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
+                  sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
+           FROM r \
+         ), s AS ( \
+           SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
+                  COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
+           FROM g GROUP BY key \
+         ) \
+         SELECT {out} AS key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
+         ORDER BY count DESC, s.key LIMIT $4",
+        pct("0.5", "p50"),
+        pct("0.95", "p95"),
+        pct("0.99", "p99"),
+        interp("0.5", "p50"),
+        interp("0.95", "p95"),
+        interp("0.99", "p99"),
+    )
 }
 
 /// The origin of `/metrics` buckets (2000-01-01 UTC), seconds since the Unix epoch.
@@ -406,33 +414,28 @@ impl GroupBy {
         })
     }
 
-    /// The rollup rows this grouping reads.
-    fn dim(self) -> Dim {
-        match self {
+    /// The rollup rows this grouping can read; none for time buckets (their percentiles are
+    /// computed per bucket with `percentile_cont` over the lines).
+    fn dim(self) -> Option<Dim> {
+        Some(match self {
             GroupBy::Path => Dim::Route,
             GroupBy::Status => Dim::Status,
             GroupBy::Dyno => Dim::Dyno,
             GroupBy::Method => Dim::Method,
             GroupBy::Host => Dim::Host,
-            GroupBy::Minute | GroupBy::Hour => Dim::All,
-        }
+            GroupBy::Minute | GroupBy::Hour => return None,
+        })
     }
 
     /// The group key of a rollup row, as text of the same collation as [`GroupBy::sql`]'s.
     fn rollup_key(self) -> &'static str {
         match self {
             GroupBy::Path => "r.key COLLATE \"C\"",
-            GroupBy::Status | GroupBy::Dyno | GroupBy::Method | GroupBy::Host => "r.key",
-            GroupBy::Minute => {
-                "to_char(date_trunc('minute', r.bucket AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
-            GroupBy::Hour => {
-                "to_char(date_trunc('hour', r.bucket AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
+            _ => "r.key",
         }
     }
 
-    /// The SQL expression of the group key (as text).
+    /// The SQL expression rows are grouped by.
     fn sql(self) -> &'static str {
         match self {
             GroupBy::Path => "route",
@@ -440,12 +443,20 @@ impl GroupBy {
             GroupBy::Dyno => "router_dyno",
             GroupBy::Method => "method",
             GroupBy::Host => "host",
-            GroupBy::Minute => {
-                "to_char(date_trunc('minute', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            // Grouped by timestamp and written as text once per group (to_char on every row
+            // made a day of minutes ten times slower than a day of paths).
+            GroupBy::Minute => "date_bin('1 minute', ts, TIMESTAMPTZ '2000-01-01')",
+            GroupBy::Hour => "date_bin('1 hour', ts, TIMESTAMPTZ '2000-01-01')",
+        }
+    }
+
+    /// The group key as the API writes it, from the grouped `key`.
+    fn output(self) -> &'static str {
+        match self {
+            GroupBy::Minute | GroupBy::Hour => {
+                "to_char(key AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
             }
-            GroupBy::Hour => {
-                "to_char(date_trunc('hour', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-            }
+            _ => "key",
         }
     }
 }
@@ -462,6 +473,15 @@ pub struct RequestStats {
     pub p99_ms: Option<f64>,
     pub max_ms: Option<i32>,
     pub bytes: i64,
+}
+
+/// How often one code was seen in one bucket.
+#[derive(Debug, Clone, sqlx::FromRow)]
+#[allow(missing_docs)]
+pub struct CodeBucket {
+    pub ts: DateTime<Utc>,
+    pub code: String,
+    pub count: i64,
 }
 
 /// One code of `/stats/errors`.

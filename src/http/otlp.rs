@@ -1,0 +1,171 @@
+//! `POST /v1/logs` (also `/otlp/v1/logs` and `/otlp`, the URL given to `heroku telemetry:add`
+//! with or without `/v1/logs` appended): OTLP/HTTP logs. Auth from the headers, the body
+//! (capped, gunzipped) decoded by `Content-Type`, the pure mapping, then per app the rules, the
+//! COPY encoder and the write queue; `200` with an `ExportLogsServiceResponse` only once every
+//! line is committed.
+//!
+//! A retried export (OTLP exporters resend the whole request) is stored once: the frame-ledger
+//! id of each app's lines is a hash of the decoded body, so a retry within the ledger's window
+//! (`FRAME_LEDGER_KEEP`, a day) is answered `200` and writes nothing twice.
+
+use super::error::{HttpError, OtlpError};
+use super::ingest::{commit, count_request, header_str, now_us, read_body};
+use super::AppState;
+use crate::otlp::{self, map::MapSettings, response, Encoding, Line, Routing};
+use crate::pipeline;
+use crate::record::AppName;
+use crate::store::rollup::Rollup;
+use crate::store::Job;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Receives one OTLP/HTTP logs export.
+pub async fn post_logs(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OtlpError> {
+    let encoding = header_str(&headers, "content-type").and_then(Encoding::from_content_type);
+    let result = receive(&state, encoding, query, &headers, body).await;
+    count_request(&state, &result);
+    result.map_err(|error| OtlpError {
+        error,
+        // An answer to a request in an encoding we do not read is JSON, the readable one.
+        encoding: encoding.unwrap_or(Encoding::Json),
+    })
+}
+
+async fn receive(
+    state: &AppState,
+    encoding: Option<Encoding>,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, HttpError> {
+    let limits = &state.limits;
+    let retry_after = limits.retry_after;
+
+    // 1. Who is it, and what encoding? Both decided before the body is read.
+    let writer = state.auth.check_otlp(headers, retry_after).await?;
+    let Some(encoding) = encoding else {
+        return Err(HttpError::UnsupportedMediaType(format!(
+            "Content-Type {:?} is not OTLP/HTTP: send application/x-protobuf or application/json",
+            header_str(headers, "content-type").unwrap_or("")
+        )));
+    };
+
+    // 2. The body, bounded before and after decompression, then decoded.
+    let body = read_body(limits, headers, body).await?;
+    let request =
+        otlp::decode(&body, encoding).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    let ledger_id = ledger_id(&body, encoding);
+    drop(body);
+
+    // 3. The pure mapping: one syslog line per record, with its telemetry.
+    let received_us = now_us();
+    let routing = match writer {
+        super::auth::OtlpWriter::App(_) => Routing::OneApp,
+        _ => Routing::ByServiceName,
+    };
+    let drain_tags: Vec<(String, String)> = query
+        .as_deref()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let settings = MapSettings {
+        max_attributes: limits.otlp_max_attributes,
+    };
+    let mut mapped = otlp::lines(&request, routing, &drain_tags, settings, received_us);
+    drop(request);
+    let metrics = state.queue.metrics();
+    metrics
+        .lines_received
+        .fetch_add(mapped.lines.len() as u64, Relaxed);
+
+    // 4. The app of every line: the credential's, or each `service.name`'s.
+    let mut by_app: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
+    let mut resolved: HashMap<&AppName, Option<i64>> = HashMap::new();
+    for line in &mapped.lines {
+        let app_id = match (writer, &line.app) {
+            (super::auth::OtlpWriter::App(id), _) => Some(id),
+            (_, None) => None,
+            (_, Some(name)) => match resolved.get(name) {
+                Some(id) => *id,
+                None => {
+                    let id = state.auth.service_app(writer, name, retry_after).await?;
+                    resolved.insert(name, id);
+                    id
+                }
+            },
+        };
+        match app_id {
+            Some(id) => by_app.entry(id).or_default().push(line),
+            None => {
+                mapped.rejected += 1;
+                if mapped.rejection.is_none() {
+                    mapped.rejection = line.app.as_ref().map(|name| {
+                        format!("app {name} (service.name) belongs to another credential")
+                    });
+                }
+            }
+        }
+    }
+
+    // 5. Per app, the pipeline (classify, rules, encode); then queue every job, wait for all.
+    let jobs = by_app.into_iter().map(|(app_id, lines)| {
+        let ctx = pipeline::Context {
+            app_id,
+            received_us,
+            tags: None,
+            frame_id: Some(&ledger_id),
+            max_frame: limits.max_frame_bytes,
+        };
+        let prepared = pipeline::run_otlp(lines, &ctx, &state.rules);
+        Job {
+            app_id,
+            frame_id: Some(ledger_id.clone()),
+            lines: prepared.lines(),
+            rows: prepared.rows,
+            dropped: prepared.dropped,
+            msg_count_mismatch: None,
+            frame_length_mismatches: 0,
+            logplex_drain_token: None,
+            rule_events: prepared.rule_events,
+            rollup: Rollup::of(app_id, &prepared.records),
+        }
+    });
+    let jobs: Vec<Job> = jobs.collect();
+    let commits = futures_util::future::join_all(jobs.into_iter().map(|job| commit(state, job)));
+    for outcome in commits.await {
+        outcome?;
+    }
+
+    let body = response::success(encoding, mapped.rejected, mapped.rejection.as_deref());
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response())
+}
+
+/// The frame-ledger id of an export: `otlp-` and 128 bits of SHA-256 of the decoded body and
+/// its encoding. An exporter's retry resends the same request, so it gets the same id.
+fn ledger_id(body: &[u8], encoding: Encoding) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(encoding.content_type().as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    let digest = hasher.finalize();
+    let mut id = String::with_capacity(5 + 32);
+    id.push_str("otlp-");
+    for b in &digest[..16] {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}

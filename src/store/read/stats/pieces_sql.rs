@@ -1,0 +1,191 @@
+//! The aggregates read in pieces (docs/rollups.md): whole buckets from the rollup tables, the
+//! edges of the range from the lines of both tiers, added up in one statement.
+
+use super::{GroupBy, METRIC_KEYS, ROUTER_COLUMNS, ROUTER_PRUNE};
+use crate::store::read::compact::both_tiers_between;
+use crate::store::read::pieces::{parts_or_empty, Binds};
+use crate::store::rollup::{Dim, Pieces};
+
+/// The lines of app `$1` from both tiers in each line piece, as `lines`, with `cols`.
+fn line_pieces(pieces: &Pieces, binds: &mut Binds, cols: &[&str], prune: &str) -> Vec<String> {
+    pieces
+        .lines
+        .iter()
+        .map(|&(a, b)| {
+            let (since, until) = binds.bounds(a, b);
+            both_tiers_between(cols, prune, &since, &until)
+        })
+        .collect()
+}
+
+/// `/stats/requests` grouped by `by` (not a time bucket, no status filter): `$1` app, `$2`
+/// limit. The histogram SQL of `histogram_sql`, fed the (key, service_ms) groups of the edge
+/// lines plus each rollup row's histogram and one row carrying its errors and bytes.
+pub(super) fn requests(by: GroupBy, dim: Dim, pieces: &Pieces) -> (String, Binds) {
+    let mut binds = Binds::new(2);
+    let mut parts: Vec<String> = line_pieces(pieces, &mut binds, ROUTER_COLUMNS, ROUTER_PRUNE)
+        .into_iter()
+        .map(|from| {
+            format!(
+                "SELECT {} AS key, service_ms AS ms, count(*) AS c, \
+                        count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+                 FROM {from} WHERE kind = 'router' GROUP BY 1, 2",
+                by.sql()
+            )
+        })
+        .collect();
+    if !pieces.rollups.is_empty() {
+        parts.push(format!(
+            "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
+             CROSS JOIN LATERAL ( \
+               SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
+               FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
+               UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
+             ) x \
+             WHERE r.app_id = $1 AND r.dim = '{}' AND ({})",
+            by.rollup_key(),
+            dim.as_str(),
+            binds.spans(&pieces.rollups)
+        ));
+    }
+    // Exact percentile_cont from a histogram: the (key, service_ms) groups summed, then the
+    // values at the percentile positions read off the running counts.
+    let pct = |p: &str, name: &str| {
+        format!(
+            "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
+             min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
+        )
+    };
+    let interp = |p: &str, name: &str| {
+        format!(
+            "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
+        )
+    };
+    let sql = format!(
+        "WITH r AS ( \
+           SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
+           FROM ({}) p GROUP BY 1, 2 \
+         ), g AS ( \
+           SELECT key, ms, c, e, b, \
+                  sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
+                  sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
+           FROM r \
+         ), s AS ( \
+           SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
+                  COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
+           FROM g GROUP BY key \
+         ) \
+         SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
+         ORDER BY count DESC, s.key LIMIT $2",
+        parts_or_empty(
+            &parts,
+            "SELECT NULL::text AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, \
+             NULL::numeric AS b WHERE false"
+        ),
+        pct("0.5", "p50"),
+        pct("0.95", "p95"),
+        pct("0.99", "p99"),
+        interp("0.5", "p50"),
+        interp("0.95", "p95"),
+        interp("0.99", "p99"),
+    );
+    (sql, binds)
+}
+
+/// `/stats/errors` without buckets: `$1` app.
+pub(super) fn errors(pieces: &Pieces) -> (String, Binds) {
+    let mut binds = Binds::new(1);
+    let mut parts: Vec<String> = line_pieces(
+        pieces,
+        &mut binds,
+        &["ts", "code", "fields"],
+        "AND c.codes <> '{}'",
+    )
+    .into_iter()
+    .map(|from| {
+        format!(
+            "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
+                            min(ts) AS first_seen, max(ts) AS last_seen \
+                     FROM {from} WHERE code IS NOT NULL GROUP BY code"
+        )
+    })
+    .collect();
+    if !pieces.rollups.is_empty() {
+        parts.push(format!(
+            "SELECT code, \"desc\", count, first_seen, last_seen FROM code_rollups \
+             WHERE app_id = $1 AND ({})",
+            binds.spans(&pieces.rollups)
+        ));
+    }
+    let sql = format!(
+        "SELECT code, max(\"desc\") AS desc, sum(count)::int8 AS count, \
+                min(first_seen) AS first_seen, max(last_seen) AS last_seen \
+         FROM ({}) p GROUP BY code ORDER BY sum(count) DESC, code",
+        parts_or_empty(
+            &parts,
+            "SELECT NULL::text AS code, NULL::text AS desc, 0::int8 AS count, \
+            NULL::timestamptz AS first_seen, NULL::timestamptz AS last_seen WHERE false"
+        )
+    );
+    (sql, binds)
+}
+
+/// `/metrics`: `$1` app, `$2` bucket seconds (float8).
+pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
+    let mut binds = Binds::new(2);
+    let bin =
+        |col: &str| format!("date_bin(make_interval(secs => $2), {col}, TIMESTAMPTZ '2000-01-01')");
+    let number = |k: &str| {
+        format!(
+            "CASE WHEN jsonb_typeof(fields -> '{k}') = 'number' THEN (fields->>'{k}')::numeric END"
+        )
+    };
+    let line_cols: Vec<String> = METRIC_KEYS
+        .iter()
+        .map(|k| format!("count({0}) AS n_{k}, sum({0}) AS s_{k}", number(k)))
+        .collect();
+    let rollup_cols: Vec<String> = METRIC_KEYS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("samples[{0}] AS n_{k}, sums[{0}] AS s_{k}", i + 1))
+        .collect();
+    let means: Vec<String> = METRIC_KEYS
+        .iter()
+        .map(|k| format!("(sum(s_{k}) / NULLIF(sum(n_{k}), 0))::float8 AS {k}"))
+        .collect();
+    let cols = ["ts", "dyno", "kind", "fields"];
+    let prune = "AND 'runtime_metric' = ANY(c.kinds)";
+    let mut parts: Vec<String> = line_pieces(pieces, &mut binds, &cols, prune)
+        .into_iter()
+        .map(|from| {
+            format!(
+                "SELECT dyno, {} AS ts, {} FROM {from} \
+                 WHERE kind = 'runtime_metric' GROUP BY 1, 2",
+                bin("ts"),
+                line_cols.join(", ")
+            )
+        })
+        .collect();
+    if !pieces.rollups.is_empty() {
+        parts.push(format!(
+            "SELECT dyno, {} AS ts, {} FROM metric_rollups WHERE app_id = $1 AND ({})",
+            bin("bucket"),
+            rollup_cols.join(", "),
+            binds.spans(&pieces.rollups)
+        ));
+    }
+    let empty_cols: Vec<String> = METRIC_KEYS
+        .iter()
+        .map(|k| format!("0::int8 AS n_{k}, 0::numeric AS s_{k}"))
+        .collect();
+    let empty = format!(
+        "SELECT ''::text COLLATE \"C\" AS dyno, now() AS ts, {} WHERE false",
+        empty_cols.join(", ")
+    );
+    let sql = format!(
+        "SELECT dyno, ts, {} FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
+        means.join(", "),
+        parts_or_empty(&parts, &empty)
+    );
+    (sql, binds)
+}
