@@ -4,6 +4,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+mod rule_event;
+pub use rule_event::{RuleAction, RuleEvent};
+
 /// The family a line belongs to; decides which fields it carries (docs/lines.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -480,37 +483,4 @@ fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
 /// Appends a JSON string literal. Writing into a `Vec` cannot fail.
 fn write_json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
-}
-
-/// What a rule did to lines, as the store and the metrics count it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RuleAction {
-    /// A drop rule removed the lines.
-    Dropped,
-    /// A sample rule removed the lines (they were not the one in N kept).
-    SampledOut,
-    /// A redaction rule replaced values.
-    Redacted,
-}
-
-impl RuleAction {
-    /// The name stored in `rule_events.action` and the metric's `action` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleAction::Dropped => "dropped",
-            RuleAction::SampledOut => "sampled_out",
-            RuleAction::Redacted => "redacted",
-        }
-    }
-}
-
-/// One rule's count for one request: what the write path stores and the metrics add up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleEvent {
-    /// The rule's name (a builtin redaction's name, or the configured `name`).
-    pub rule: String,
-    /// What it did.
-    pub action: RuleAction,
-    /// Lines removed, or values replaced.
-    pub count: i64,
 }
