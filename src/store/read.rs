@@ -158,6 +158,31 @@ pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: 
 
 /// `SELECT <the API's line columns> FROM <from>`: `from` is `lines` or a relation with the
 /// same columns (the unnested compact tier).
+/// The filters, exclusions and order of a tail read after `after_id`, shared by the hot rows
+/// and the compact tier, so a tail answers the same over both.
+pub(super) fn push_tail_filters(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    app_id: i64,
+    q: &LogFilter,
+    exclude: &[i64],
+    after_id: i64,
+    received_since_us: i64,
+    limit: i64,
+) {
+    push_filters(qb, app_id, q);
+    if !exclude.is_empty() {
+        qb.push(" AND NOT (id = ANY(")
+            .push_bind(exclude.to_vec())
+            .push("))");
+    }
+    qb.push(" AND id > ")
+        .push_bind(after_id)
+        .push(" AND received_at >= ")
+        .push_bind(micros_to_utc(received_since_us))
+        .push(" ORDER BY id LIMIT ")
+        .push_bind(limit);
+}
+
 fn select_lines(qb: &mut QueryBuilder<'_, Postgres>, from: &str) {
     qb.push(format!(
         "SELECT id, ts, received_at, source, dyno, kind, level, message, {FIELDS_SQL} AS fields, tags, \
@@ -282,18 +307,15 @@ impl Store {
     ) -> Result<Vec<LineRow>, StoreError> {
         let mut qb = QueryBuilder::new("");
         select_lines(&mut qb, "lines");
-        push_filters(&mut qb, app_id, q);
-        if !exclude.is_empty() {
-            qb.push(" AND NOT (id = ANY(")
-                .push_bind(exclude.to_vec())
-                .push("))");
-        }
-        qb.push(" AND id > ")
-            .push_bind(after_id)
-            .push(" AND received_at >= ")
-            .push_bind(micros_to_utc(received_since_us))
-            .push(" ORDER BY id LIMIT ")
-            .push_bind(limit);
+        push_tail_filters(
+            &mut qb,
+            app_id,
+            q,
+            exclude,
+            after_id,
+            received_since_us,
+            limit,
+        );
         let (q2, exclude) = (q.clone(), exclude.to_vec());
         let mut lines: Vec<LineRow> = self
             .read(move |c| {

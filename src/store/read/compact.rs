@@ -5,7 +5,7 @@
 //! `lines`; compaction swaps a partition under an exclusive lock on `lines`, so a read never
 //! sees a partition both as rows and as chunks, nor neither.
 
-use super::{like_escape, micros_to_utc, push_filters, select_lines, LineRow};
+use super::{like_escape, micros_to_utc, push_filters, push_tail_filters, select_lines, LineRow};
 use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
 use crate::store::compact::REFERENCED;
 use crate::store::filter::{Cursor, LogFilter};
@@ -272,17 +272,14 @@ pub(super) async fn after(
         .push(" AND c.max_received_at >= ")
         .push_bind(micros_to_utc(received_since_us))
         .push(") lines");
-    push_filters(&mut qb, app_id, q);
-    if !exclude.is_empty() {
-        qb.push(" AND NOT (id = ANY(")
-            .push_bind(exclude.to_vec())
-            .push("))");
-    }
-    qb.push(" AND id > ")
-        .push_bind(after_id)
-        .push(" AND received_at >= ")
-        .push_bind(micros_to_utc(received_since_us))
-        .push(" ORDER BY id LIMIT ")
-        .push_bind(limit);
+    push_tail_filters(
+        &mut qb,
+        app_id,
+        q,
+        exclude,
+        after_id,
+        received_since_us,
+        limit,
+    );
     qb.build_query_as().fetch_all(&mut *c).await
 }
