@@ -93,14 +93,8 @@ pub(super) fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: 
         qb.push(" AND dyno = ").push_bind(dyno.clone());
     }
     if let Some(t) = &q.process_type {
-        // dyno is COLLATE "C": 'web.' <= d < 'web/' is exactly the names starting with 'web.'.
-        qb.push(" AND (dyno = ")
-            .push_bind(t.clone())
-            .push(" OR (dyno >= ")
-            .push_bind(format!("{t}."))
-            .push(" AND dyno < ")
-            .push_bind(format!("{t}/"))
-            .push("))");
+        qb.push(" AND ");
+        push_process_type(qb, "dyno", t);
     }
     if !q.kinds.is_empty() {
         let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_owned()).collect();
@@ -181,6 +175,24 @@ pub(super) fn push_tail_filters(
         .push_bind(micros_to_utc(received_since_us))
         .push(" ORDER BY id LIMIT ")
         .push_bind(limit);
+}
+
+/// `column` names a dyno of process type `t` (`web` matches `web`, `web.1`, `web.2`, …). Dyno
+/// columns are COLLATE "C", so 'web.' <= d < 'web/' is exactly the names starting with 'web.'.
+pub(super) fn push_process_type(qb: &mut QueryBuilder<'_, Postgres>, column: &str, t: &str) {
+    qb.push("(")
+        .push(column)
+        .push(" = ")
+        .push_bind(t.to_owned())
+        .push(" OR (")
+        .push(column)
+        .push(" >= ")
+        .push_bind(format!("{t}."))
+        .push(" AND ")
+        .push(column)
+        .push(" < ")
+        .push_bind(format!("{t}/"))
+        .push("))");
 }
 
 fn select_lines(qb: &mut QueryBuilder<'_, Postgres>, from: &str) {

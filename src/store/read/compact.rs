@@ -5,7 +5,10 @@
 //! `lines`; compaction swaps a partition under an exclusive lock on `lines`, so a read never
 //! sees a partition both as rows and as chunks, nor neither.
 
-use super::{like_escape, micros_to_utc, push_filters, push_tail_filters, select_lines, LineRow};
+use super::{
+    like_escape, micros_to_utc, push_filters, push_process_type, push_tail_filters, select_lines,
+    LineRow,
+};
 use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
 use crate::store::compact::REFERENCED;
 use crate::store::filter::{Cursor, LogFilter};
@@ -123,13 +126,9 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
             .push(" = ANY(c.dynos)");
     }
     if let Some(t) = &q.process_type {
-        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.dynos) d WHERE d = ")
-            .push_bind(t.clone())
-            .push(" OR (d >= ")
-            .push_bind(format!("{t}."))
-            .push(" AND d < ")
-            .push_bind(format!("{t}/"))
-            .push("))");
+        qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.dynos) d WHERE ");
+        push_process_type(qb, "d", t);
+        qb.push(")");
     }
     if !q.kinds.is_empty() {
         let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_owned()).collect();
