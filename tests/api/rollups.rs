@@ -1,4 +1,5 @@
-//! Rollups: /stats/requests (every by=), /stats/errors and /metrics answer byte for byte what
+//! Rollups: /stats/requests (every by=, with and without status=), /stats/errors (with and
+//! without buckets) and /metrics answer byte for byte what
 //! the same reads over every line answer, for random ranges, before and after maintenance
 //! merges the rows; a retried frame adds nothing; the migration's SQL backfill computes the
 //! rows the ingest path writes; a dropped partition takes its rollups with it.
@@ -61,6 +62,14 @@ fn line(rng: &mut Rng, ts_us: i64) -> String {
             rng.next()
         ),
         4 => format!("<190>1 {ts} host app web.1 - Completed 200 OK"),
+        // A router line with no status at all: no status range counts it.
+        5 => format!(
+            "<158>1 {ts} host heroku router - at=error code=H27 desc=\"Client Request Interrupted\" \
+             method=POST path=\"/upload\" host=shop.example request_id=h{} fwd=\"1.2.3.4\" \
+             dyno=web.1 connect=0ms service={}ms protocol=https",
+            rng.next(),
+            rng.below(40)
+        ),
         _ => {
             let path = rng.pick(&["/items/1", "/items/22", "/health", "/api/v1/orders/9", "/"]);
             let status = rng.pick(&["200", "200", "200", "304", "404", "500", "502"]);
@@ -131,9 +140,18 @@ fn urls(since: &str, until: &str) -> Vec<String> {
         .iter()
         .map(|by| format!("{base}/stats/requests?by={by}&limit=100000&{r}"))
         .collect();
+    // The overview's charts: requests per status class, by minute and by hour.
+    for by in ["minute", "hour"] {
+        for status in ["300-399", "4xx", "500-599", "200", "100-999"] {
+            out.push(format!(
+                "{base}/stats/requests?by={by}&status={status}&limit=100000&{r}"
+            ));
+        }
+    }
     out.push(format!("{base}/stats/errors?{r}"));
     for bucket in ["1s", "90s", "1m", "1h", "1d"] {
         out.push(format!("{base}/metrics?bucket={bucket}&{r}"));
+        out.push(format!("{base}/stats/errors?bucket={bucket}&{r}"));
     }
     out
 }

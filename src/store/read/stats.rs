@@ -29,11 +29,21 @@ impl Store {
         status: Option<StatusRange>,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
-        // Rollups hold no status filter and no per-minute percentile_cont: such reads (and the
-        // reference path without rollup reads) read every line.
-        if let (None, Some(dim), true) = (status, by.dim(), self.rollup_reads) {
-            let pieces = self.pieces(range, i32::MAX);
-            let (sql, binds) = pieces_sql::requests(by, dim, &pieces);
+        // Rollups hold groups by one key, the status included: a grouping by key with a status
+        // range (and the reference path without rollup reads) reads every line.
+        let from_rollups = match (by.dim(), status, by.bucket_secs()) {
+            _ if !self.rollup_reads => None,
+            (Some(dim), None, _) => {
+                Some(pieces_sql::requests(by, dim, &self.pieces(range, i32::MAX)))
+            }
+            (None, status, Some(width)) => Some(pieces_sql::time_buckets(
+                by,
+                status,
+                &self.pieces(range, width),
+            )),
+            _ => None,
+        };
+        if let Some((sql, binds)) = from_rollups {
             return self
                 .read(move |c| {
                     Box::pin(async move {
@@ -95,7 +105,7 @@ impl Store {
                     min(ts) AS first_seen, max(ts) AS last_seen \
              FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
              GROUP BY code ORDER BY count(*) DESC, code",
-                    both_tiers(&["ts", "code", "fields"], "AND c.codes <> '{}'")
+                    both_tiers(&["ts", "code", "fields"], CODE_PRUNE)
                 ))
                 .bind(app_id)
                 .bind(micros_to_utc(range.since_us))
@@ -108,28 +118,21 @@ impl Store {
     }
 
     /// `/stats/errors?bucket=…`: how often each code was seen per bucket of `bucket_secs`,
-    /// oldest bucket first (the partial index on `code` feeds it).
+    /// oldest bucket first: whole rollup buckets that lie inside one output bucket from
+    /// `code_rollups`, the rest from the lines of both tiers.
     pub async fn error_series(
         &self,
         app_id: i64,
         range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<CodeBucket>, StoreError> {
+        let (sql, binds) = pieces_sql::error_series(&self.pieces(range, nested_span(bucket_secs)));
         self.read(move |c| {
             Box::pin(async move {
-                sqlx::query_as(&format!(
-                    "SELECT date_bin(make_interval(secs => $4), ts, TIMESTAMPTZ '2000-01-01') AS ts, \
-                     code, count(*) AS count \
-                     FROM {} WHERE app_id = $1 AND code IS NOT NULL AND ts >= $2 AND ts < $3 \
-                     GROUP BY 1, 2 ORDER BY 1, 2",
-                    both_tiers(&["ts", "code"], "AND c.codes <> '{}'")
-                ))
-                .bind(app_id)
-                .bind(micros_to_utc(range.since_us))
-                .bind(micros_to_utc(range.until_us))
-                .bind(bucket_secs as f64)
-                .fetch_all(c)
-                .await
+                binds
+                    .apply(sqlx::query_as(&sql).bind(app_id).bind(bucket_secs as f64))
+                    .fetch_all(c)
+                    .await
             })
         })
         .await
@@ -144,17 +147,7 @@ impl Store {
         range: TimeRange,
         bucket_secs: i64,
     ) -> Result<Vec<MetricsRow>, StoreError> {
-        // Rollup buckets lie inside one output bucket when the output width is a multiple of
-        // theirs and their grid (from the Unix epoch) is also on the output grid (from
-        // 2000-01-01): true up to a day, not for 4 days.
-        let max_span = rollup::SPANS_SECS
-            .into_iter()
-            .filter(|s| {
-                bucket_secs % i64::from(*s) == 0 && METRICS_ORIGIN_SECS % i64::from(*s) == 0
-            })
-            .max()
-            .unwrap_or(0);
-        let (sql, binds) = pieces_sql::metrics(&self.pieces(range, max_span));
+        let (sql, binds) = pieces_sql::metrics(&self.pieces(range, nested_span(bucket_secs)));
         self.read(move |c| {
             Box::pin(async move {
                 binds
@@ -301,8 +294,23 @@ fn histogram_sql(key: &str, out: &str, status: &str) -> String {
     )
 }
 
-/// The origin of `/metrics` buckets (2000-01-01 UTC), seconds since the Unix epoch.
-const METRICS_ORIGIN_SECS: i64 = 946_684_800;
+/// The origin of `/metrics` and `/stats/errors` buckets (2000-01-01 UTC), seconds since the
+/// Unix epoch.
+const BUCKET_ORIGIN_SECS: i64 = 946_684_800;
+
+/// The coarsest rollup span whose buckets each lie inside one output bucket of `bucket_secs`:
+/// the output width is a multiple of theirs and their grid (from the Unix epoch) is also on
+/// the output grid (from 2000-01-01). True up to a day, never for 4 days; 0 when none is.
+fn nested_span(bucket_secs: i64) -> i32 {
+    rollup::SPANS_SECS
+        .into_iter()
+        .filter(|s| bucket_secs % i64::from(*s) == 0 && BUCKET_ORIGIN_SECS % i64::from(*s) == 0)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The chunks of the compact tier that may hold lines with a code.
+const CODE_PRUNE: &str = "AND c.codes <> '{}'";
 
 /// One rule's total over a time range, as `/loss` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -414,8 +422,8 @@ impl GroupBy {
         })
     }
 
-    /// The rollup rows this grouping can read; none for time buckets (their percentiles are
-    /// computed per bucket with `percentile_cont` over the lines).
+    /// The rollup rows this grouping by key reads; none for time buckets (they read `all`, or
+    /// `status` under a status range).
     fn dim(self) -> Option<Dim> {
         Some(match self {
             GroupBy::Path => Dim::Route,
@@ -425,6 +433,25 @@ impl GroupBy {
             GroupBy::Host => Dim::Host,
             GroupBy::Minute | GroupBy::Hour => return None,
         })
+    }
+
+    /// The width of a time bucket in seconds; none for a grouping by key.
+    fn bucket_secs(self) -> Option<i32> {
+        match self {
+            GroupBy::Minute => Some(60),
+            GroupBy::Hour => Some(3600),
+            _ => None,
+        }
+    }
+
+    /// The time bucket of the timestamp `col` (see [`GroupBy::sql`]).
+    fn time_bin(self, col: &str) -> String {
+        let width = if self == GroupBy::Hour {
+            "hour"
+        } else {
+            "minute"
+        };
+        format!("date_bin('1 {width}', {col}, TIMESTAMPTZ '2000-01-01')")
     }
 
     /// The group key of a rollup row, as text of the same collation as [`GroupBy::sql`]'s.

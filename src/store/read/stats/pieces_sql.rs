@@ -1,7 +1,8 @@
 //! The aggregates read in pieces (docs/rollups.md): whole buckets from the rollup tables, the
 //! edges of the range from the lines of both tiers, added up in one statement.
 
-use super::{GroupBy, METRIC_KEYS, ROUTER_COLUMNS, ROUTER_PRUNE};
+use super::{GroupBy, CODE_PRUNE, METRIC_KEYS, ROUTER_COLUMNS, ROUTER_PRUNE};
+use crate::store::filter::StatusRange;
 use crate::store::read::compact::both_tiers_between;
 use crate::store::read::pieces::{parts_or_empty, Binds};
 use crate::store::rollup::{Dim, Pieces};
@@ -95,21 +96,17 @@ pub(super) fn requests(by: GroupBy, dim: Dim, pieces: &Pieces) -> (String, Binds
 /// `/stats/errors` without buckets: `$1` app.
 pub(super) fn errors(pieces: &Pieces) -> (String, Binds) {
     let mut binds = Binds::new(1);
-    let mut parts: Vec<String> = line_pieces(
-        pieces,
-        &mut binds,
-        &["ts", "code", "fields"],
-        "AND c.codes <> '{}'",
-    )
-    .into_iter()
-    .map(|from| {
-        format!(
-            "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
+    let mut parts: Vec<String> =
+        line_pieces(pieces, &mut binds, &["ts", "code", "fields"], CODE_PRUNE)
+            .into_iter()
+            .map(|from| {
+                format!(
+                    "SELECT code, max(fields->>'desc') AS desc, count(*) AS count, \
                             min(ts) AS first_seen, max(ts) AS last_seen \
                      FROM {from} WHERE code IS NOT NULL GROUP BY code"
-        )
-    })
-    .collect();
+                )
+            })
+            .collect();
     if !pieces.rollups.is_empty() {
         parts.push(format!(
             "SELECT code, \"desc\", count, first_seen, last_seen FROM code_rollups \
@@ -186,6 +183,140 @@ pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
         "SELECT dyno, ts, {} FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
         means.join(", "),
         parts_or_empty(&parts, &empty)
+    );
+    (sql, binds)
+}
+
+/// `/stats/requests?by=minute|hour`, with a status range or not: `$1` app, `$2` limit. Read
+/// with pieces no coarser than the output bucket (`split(…, by.bucket_secs())`), so every
+/// rollup row lies inside one output bucket. Without a status range the `all` rows are read;
+/// with one, the `status` rows whose status is in it (their histograms are the same lines'
+/// split by status, so their sum is the filtered lines' histogram).
+///
+/// Percentiles are computed exactly as `percentile_cont` computes them over the lines (the
+/// reference `time_buckets_sql`): the position `p * (n - 1)` in float8, the values at its floor
+/// and ceiling, and `lo + (hi - lo) * fraction` in float8; so both answer the same bytes.
+pub(super) fn time_buckets(
+    by: GroupBy,
+    status: Option<StatusRange>,
+    pieces: &Pieces,
+) -> (String, Binds) {
+    let mut binds = Binds::new(2);
+    let key = by.time_bin("ts");
+    let line_status = status.map_or(String::new(), |s| {
+        format!(" AND status BETWEEN {} AND {}", s.from, s.to)
+    });
+    let mut parts: Vec<String> = line_pieces(pieces, &mut binds, ROUTER_COLUMNS, ROUTER_PRUNE)
+        .into_iter()
+        .map(|from| {
+            format!(
+                "SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
+                        count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+                 FROM {from} WHERE kind = 'router'{line_status} GROUP BY 1, 2"
+            )
+        })
+        .collect();
+    if !pieces.rollups.is_empty() {
+        // Two parsed integers, written into the SQL: no text of the caller's reaches it. The
+        // key is a status written as text by the writer; the pattern keeps the cast total.
+        let (dim, rollup_status) = match status {
+            None => (Dim::All, String::new()),
+            Some(s) => (
+                Dim::Status,
+                format!(
+                    " AND (CASE WHEN r.key ~ '^[0-9]{{1,9}}$' THEN r.key::int4 END) \
+                     BETWEEN {} AND {}",
+                    s.from, s.to
+                ),
+            ),
+        };
+        parts.push(format!(
+            "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
+             CROSS JOIN LATERAL ( \
+               SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
+               FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
+               UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
+             ) x \
+             WHERE r.app_id = $1 AND r.dim = '{}'{rollup_status} AND ({})",
+            by.time_bin("r.bucket"),
+            dim.as_str(),
+            binds.spans(&pieces.rollups)
+        ));
+    }
+    let pct = |p: &str, name: &str| {
+        format!(
+            "min(ms) FILTER (WHERE upto > floor({p}::float8 * (n - 1)::float8)) AS {name}_lo, \
+             min(ms) FILTER (WHERE upto > ceil({p}::float8 * (n - 1)::float8)) AS {name}_hi"
+        )
+    };
+    let interp = |p: &str, name: &str| {
+        format!(
+            "{name}_lo::float8 + ({name}_hi::float8 - {name}_lo::float8) \
+             * ({p}::float8 * (n - 1)::float8 - floor({p}::float8 * (n - 1)::float8)) \
+             AS {name}_ms"
+        )
+    };
+    let sql = format!(
+        "WITH r AS ( \
+           SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
+           FROM ({}) p GROUP BY 1, 2 \
+         ), g AS ( \
+           SELECT key, ms, c, e, b, \
+                  sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
+                  sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
+           FROM r \
+         ), s AS ( \
+           SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
+                  COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
+           FROM g GROUP BY key \
+         ) \
+         SELECT {} AS key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
+         ORDER BY s.key LIMIT $2",
+        parts_or_empty(
+            &parts,
+            "SELECT NULL::timestamptz AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, \
+             NULL::numeric AS b WHERE false"
+        ),
+        pct("0.5", "p50"),
+        pct("0.95", "p95"),
+        pct("0.99", "p99"),
+        by.output(),
+        interp("0.5", "p50"),
+        interp("0.95", "p95"),
+        interp("0.99", "p99"),
+    );
+    (sql, binds)
+}
+
+/// `/stats/errors?bucket=…`: `$1` app, `$2` bucket seconds (float8). Rollup rows are read only
+/// at spans that lie inside one output bucket (the caller's `split`).
+pub(super) fn error_series(pieces: &Pieces) -> (String, Binds) {
+    let mut binds = Binds::new(2);
+    let bin =
+        |col: &str| format!("date_bin(make_interval(secs => $2), {col}, TIMESTAMPTZ '2000-01-01')");
+    let mut parts: Vec<String> = line_pieces(pieces, &mut binds, &["ts", "code"], CODE_PRUNE)
+        .into_iter()
+        .map(|from| {
+            format!(
+                "SELECT {} AS ts, code, count(*) AS count FROM {from} \
+                 WHERE code IS NOT NULL GROUP BY 1, 2",
+                bin("ts")
+            )
+        })
+        .collect();
+    if !pieces.rollups.is_empty() {
+        parts.push(format!(
+            "SELECT {} AS ts, code, count FROM code_rollups WHERE app_id = $1 AND ({})",
+            bin("bucket"),
+            binds.spans(&pieces.rollups)
+        ));
+    }
+    let sql = format!(
+        "SELECT ts, code, sum(count)::int8 AS count FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
+        parts_or_empty(
+            &parts,
+            "SELECT NULL::timestamptz AS ts, NULL::text AS code, 0::int8 AS count WHERE false"
+        )
     );
     (sql, binds)
 }
