@@ -139,6 +139,7 @@ impl Application {
                 app_share_bytes: config.app_queue_share,
                 batch_bytes: config.batch_bytes,
                 writers: config.writers,
+                app_concurrency: config.app_concurrency,
             },
             metrics,
         );

@@ -249,6 +249,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LOGDRAIN_APP_QUEUE_SHARE", value_parser = parse_bytes)]
     pub app_queue_share: Option<usize>,
 
+    /// Requests of one app read and parsed at once; more wait (body unread) for a turn, at
+    /// most LOGDRAIN_ACK_TIMEOUT, then get 503 + Retry-After. Other apps are not held up.
+    #[arg(long, env = "LOGDRAIN_APP_CONCURRENCY", default_value_t = 4)]
+    pub app_concurrency: usize,
+
     /// Most lines (frames) one request may hold; more gets 413 at once (Logplex sends at most
     /// about 1,025).
     #[arg(long, env = "LOGDRAIN_MAX_LINES", default_value_t = 20_000)]

@@ -89,6 +89,8 @@ pub struct ServeConfig {
     pub app_queue_share: usize,
     /// Most lines (frames) one request may hold; more gets 413 before any parsing.
     pub max_lines: usize,
+    /// Requests of one app read and parsed at once.
+    pub app_concurrency: usize,
     /// Most COPY bytes written in one transaction.
     pub batch_bytes: usize,
     /// Concurrent batch writers (database connections used for ingest).
@@ -447,6 +449,7 @@ fn serve(
         queue_bytes: args.queue_bytes,
         app_queue_share,
         max_lines: nonzero("LOGDRAIN_MAX_LINES", args.max_lines)?,
+        app_concurrency: nonzero("LOGDRAIN_APP_CONCURRENCY", args.app_concurrency)?,
         batch_bytes: args.batch_bytes,
         writers: args.writers,
         ack_timeout: args.ack_timeout,

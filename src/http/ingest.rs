@@ -52,10 +52,19 @@ async fn receive(
     // 1. Who is it? Decided before the body is read.
     let app_id = state.auth.check(headers, limits.retry_after).await?;
 
-    // 2. The body, bounded before and after decompression.
+    // 2. One of the app's turns (LOGDRAIN_APP_CONCURRENCY): an app with many connections
+    //    parses that many bodies at once, no more, and its other requests wait here, body
+    //    unread, while other apps' requests take turns of their own.
+    let turn = state
+        .queue
+        .turn(app_id, tokio::time::Instant::now() + limits.ack_timeout)
+        .await
+        .map_err(|e| HttpError::from_ingest(e, limits.retry_after))?;
+
+    // 3. The body, bounded before and after decompression.
     let body = read_body(limits, headers, body).await?;
 
-    // 3. Refused at once rather than after a wait no retry can shorten: a body with more
+    // 4. Refused at once rather than after a wait no retry can shorten: a body with more
     //    frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap),
     //    and a request of an app that already holds its whole share of the write queue.
     let frames = logplex::frames(&body, limits.max_frame_bytes)
@@ -71,7 +80,7 @@ async fn receive(
         return Err(HttpError::from_ingest(refused, limits.retry_after));
     }
 
-    // 4. The pure pipeline: frame → join → classify → rules → COPY rows.
+    // 5. The pure pipeline: frame → join → classify → rules → COPY rows.
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let tags = tags_json(query.as_deref());
     let ctx = pipeline::Context {
@@ -113,7 +122,9 @@ async fn receive(
         rollup: Rollup::of(app_id, &prepared.records),
     };
 
-    // 5. Queue, then wait for the commit (bounded: Logplex gives up after 5 s).
+    // 6. Queue, then wait for the commit (bounded: Logplex gives up after 5 s). The turn is
+    //    given back first: what waits for the database is bounded by the app's queue share.
+    drop(turn);
     commit(state, job).await?;
     Ok(StatusCode::NO_CONTENT)
 }

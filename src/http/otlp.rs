@@ -60,14 +60,27 @@ async fn receive(
         )));
     };
 
-    // 2. The body, bounded before and after decompression, then decoded.
+    // 2. An app's credential takes one of that app's turns (LOGDRAIN_APP_CONCURRENCY), as a
+    //    drain does; a space's lines are only known to be whose once the body is read.
+    let turn = match writer {
+        super::auth::OtlpWriter::App(id) => Some(
+            state
+                .queue
+                .turn(id, tokio::time::Instant::now() + limits.ack_timeout)
+                .await
+                .map_err(|e| HttpError::from_ingest(e, retry_after))?,
+        ),
+        _ => None,
+    };
+
+    // 3. The body, bounded before and after decompression, then decoded.
     let body = read_body(limits, headers, body).await?;
     let request =
         otlp::decode(&body, encoding).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     let ledger_id = ledger_id(&body, encoding);
     drop(body);
 
-    // 3. The pure mapping: one syslog line per record, with its telemetry.
+    // 4. The pure mapping: one syslog line per record, with its telemetry.
     let received_us = now_us();
     let routing = match writer {
         super::auth::OtlpWriter::App(_) => Routing::OneApp,
@@ -87,7 +100,7 @@ async fn receive(
         .lines_received
         .fetch_add(mapped.lines.len() as u64, Relaxed);
 
-    // 4. The app of every line: the credential's, or each `service.name`'s.
+    // 5. The app of every line: the credential's, or each `service.name`'s.
     let mut by_app: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
     let mut resolved: HashMap<&AppName, Option<i64>> = HashMap::new();
     for line in &mapped.lines {
@@ -116,7 +129,7 @@ async fn receive(
         }
     }
 
-    // 5. Per app, the pipeline (classify, rules, encode); then queue every job, wait for all.
+    // 6. Per app, the pipeline (classify, rules, encode); then queue every job, wait for all.
     let jobs = by_app.into_iter().map(|(app_id, lines)| {
         let ctx = pipeline::Context {
             app_id,
@@ -140,6 +153,7 @@ async fn receive(
         }
     });
     let jobs: Vec<Job> = jobs.collect();
+    drop(turn);
     let commits = futures_util::future::join_all(jobs.into_iter().map(|job| commit(state, job)));
     for outcome in commits.await {
         outcome?;

@@ -181,7 +181,7 @@ impl Metrics {
         let _ = writeln!(
             s,
             "# HELP {name} Drain requests at the write queue, per app: admitted, or refused \
-             over_share (503), queue_full (503) or too_large (413).\n# TYPE {name} counter"
+             over_share (503), busy (503: no turn in time), queue_full (503) or too_large (413).\n# TYPE {name} counter"
         );
         let admissions = self.admissions.lock().unwrap_or_else(|e| e.into_inner());
         for ((app_id, result), n) in admissions.iter() {

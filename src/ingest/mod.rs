@@ -11,9 +11,11 @@
 //! another app's request: one writer is kept from it, and takes the other app's request at once.
 
 mod fair;
+mod gate;
 mod metrics;
 
 pub use fair::{FairQueue, Refusal};
+pub use gate::{Turn, Turns};
 pub use metrics::Metrics;
 
 use crate::store::{Job, JobOutcome, Store, StoreError};
@@ -31,6 +33,10 @@ pub enum IngestError {
     /// The job's app already holds its share of the queue.
     #[error("app over its share of the write queue")]
     OverShare,
+    /// The app's requests already hold every turn (`LOGDRAIN_APP_CONCURRENCY`) and none came
+    /// back in time.
+    #[error("app has {0} requests being read and parsed (LOGDRAIN_APP_CONCURRENCY)")]
+    Busy(usize),
     /// The job alone is larger than an app's share: it can never be admitted.
     #[error("request needs {cost} bytes of the write queue; one app's share is {share}")]
     TooLarge {
@@ -64,6 +70,8 @@ struct Shared {
     work: Notify,
     /// Counters, per-app admissions included.
     metrics: Arc<Metrics>,
+    /// Requests of one app read and parsed at once.
+    turns: Turns,
 }
 
 struct State {
@@ -109,6 +117,18 @@ impl IngestQueue {
                 Ok(rx)
             }
             Err((refusal, _)) => Err(self.refused(app, refusal)),
+        }
+    }
+
+    /// Waits, until `deadline`, for one of `app`'s turns to read and parse a request; refused
+    /// (503) when none came back in time.
+    pub async fn turn(&self, app: i64, deadline: tokio::time::Instant) -> Result<Turn, IngestError> {
+        match self.shared.turns.enter(app, deadline).await {
+            Some(turn) => Ok(turn),
+            None => {
+                self.shared.metrics.record_admission(app, Admission::Busy);
+                Err(IngestError::Busy(self.shared.turns.per_app()))
+            }
         }
     }
 
@@ -163,6 +183,8 @@ pub enum Admission {
     OverShare,
     /// Refused (503): the whole budget was in use.
     QueueFull,
+    /// Refused (503): no turn of its app came back in time.
+    Busy,
     /// Refused (413): larger than one app's share.
     TooLarge,
 }
@@ -174,6 +196,7 @@ impl Admission {
             Admission::Admitted => "admitted",
             Admission::OverShare => "over_share",
             Admission::QueueFull => "queue_full",
+            Admission::Busy => "busy",
             Admission::TooLarge => "too_large",
         }
     }
@@ -190,6 +213,8 @@ pub struct WriterSettings {
     pub batch_bytes: usize,
     /// How many writers run at once.
     pub writers: usize,
+    /// Requests of one app read and parsed at once.
+    pub app_concurrency: usize,
 }
 
 /// Owns the writer tasks; [`Writers::shutdown`] flushes what is queued and waits for them.
@@ -215,6 +240,7 @@ pub fn start(
         }),
         work: Notify::new(),
         metrics,
+        turns: Turns::new(settings.app_concurrency),
     });
     let mut tasks = JoinSet::new();
     for _ in 0..settings.writers.max(1) {
