@@ -370,19 +370,21 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         .unwrap_or(0);
 
     // A request id and a rare word (its first 8 hex digits) from about 30 minutes before the
-    // newest line (the generated span ends near, not exactly at, now).
+    // newest line (the generated span ends near, not exactly at, now), from either tier (a
+    // reused database may have compacted more days since it was loaded).
     let (request_id,): (String,) = sqlx::query_as(
-        "SELECT request_id FROM lines WHERE kind = 'router' \
-         AND ts < (SELECT max(ts) FROM lines) - interval '30 minutes' \
-         ORDER BY ts DESC LIMIT 1",
+        "SELECT request_id FROM lines_between('bench', \
+           (SELECT max(ts) FROM lines) - interval '40 minutes', \
+           (SELECT max(ts) FROM lines) - interval '30 minutes') \
+         WHERE kind = 'router' ORDER BY ts DESC LIMIT 1",
     )
     .fetch_one(store.pool())
     .await?;
     let word = request_id[..8].to_owned();
     // And one from three days ago, in a sealed partition.
     let (old_request_id,): (String,) = sqlx::query_as(
-        "SELECT request_id FROM lines WHERE kind = 'router' AND ts < now() - interval '3 days' \
-         ORDER BY ts DESC LIMIT 1",
+        "SELECT request_id FROM lines_between('bench', now() - interval '3 days 1 hour', \
+           now() - interval '3 days') WHERE kind = 'router' ORDER BY ts DESC LIMIT 1",
     )
     .fetch_one(store.pool())
     .await?;

@@ -54,7 +54,11 @@ async fn receive(
 
     // 2. One of the app's turns (LOGDRAIN_APP_CONCURRENCY): an app with many connections
     //    parses that many bodies at once, no more, and its other requests wait here, body
-    //    unread, while other apps' requests take turns of their own.
+    //    unread, while other apps' requests take turns of their own. An app that holds its
+    //    whole share of the write queue is refused before it waits or its body is read.
+    if let Some(refused) = state.queue.check_share(app_id) {
+        return Err(HttpError::from_ingest(refused, limits.retry_after));
+    }
     let turn = state
         .queue
         .turn(app_id, tokio::time::Instant::now() + limits.ack_timeout)

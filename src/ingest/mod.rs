@@ -122,7 +122,11 @@ impl IngestQueue {
 
     /// Waits, until `deadline`, for one of `app`'s turns to read and parse a request; refused
     /// (503) when none came back in time.
-    pub async fn turn(&self, app: i64, deadline: tokio::time::Instant) -> Result<Turn, IngestError> {
+    pub async fn turn(
+        &self,
+        app: i64,
+        deadline: tokio::time::Instant,
+    ) -> Result<Turn, IngestError> {
         match self.shared.turns.enter(app, deadline).await {
             Some(turn) => Ok(turn),
             None => {

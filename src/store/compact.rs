@@ -232,10 +232,12 @@ async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx:
         let select = format!(
             "SELECT app_id, max_id, message, ARRAY(SELECT COALESCE(r, substr(m, a, l)) \
              FROM unnest(message, request_id, request_id_at, request_id_len) AS x(m, r, a, l)) \
+             || ARRAY(SELECT t FROM unnest(trace_id) AS t WHERE t IS NOT NULL) \
              FROM {chunks}"
         );
         let mut rows = sqlx::query_as::<_, (i64, i64, Vec<String>, Vec<Option<String>>)>(&select)
             .fetch(&mut *conn);
+        // The id filter holds the request ids and the trace ids (migration 0011).
         while let Some((app, max_id, messages, rids)) = rows.try_next().await? {
             lines += messages.len() as i64;
             let mut terms = Bloom::new();
@@ -256,7 +258,7 @@ async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx:
     for start in (0..apps.len()).step_by(BLOOM_BATCH) {
         let end = (start + BLOOM_BATCH).min(apps.len());
         sqlx::query(&format!(
-            "UPDATE {chunks} c SET terms_bloom = v.t, rids_bloom = v.r \
+            "UPDATE {chunks} c SET terms_bloom = v.t, rids_bloom = v.r, ids_cover_traces = true \
              FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[]) AS v(app, max_id, t, r) \
              WHERE c.app_id = v.app AND c.max_id = v.max_id"
         ))

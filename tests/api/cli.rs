@@ -1,6 +1,6 @@
 //! The `logdrain` binary itself: app management commands and SIGTERM handling.
 
-use crate::helpers::{basic, free_port, post_sample, sample_posts, wait_ready, TestApp};
+use crate::helpers::{basic, post_sample, sample_posts, serve_binary, TestApp};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,21 +16,6 @@ fn logdrain(db_url: &str, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-/// Runs the real `logdrain serve` binary on the test app's database; returns it once ready.
-async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_logdrain"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &app.db_url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_ready(&app.client, &base).await;
-    (child, base)
 }
 
 fn token_in(stdout: &str) -> String {

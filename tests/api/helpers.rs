@@ -430,3 +430,19 @@ pub fn app_line(ago: Duration, text: &str) -> String {
         ts.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     )
 }
+
+/// Runs the real `logdrain serve` binary, in a process of its own with default settings, on
+/// the test app's database; returns it and its base URL once ready.
+pub async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
+    let port = free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_logdrain"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &app.db_url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&app.client, &base).await;
+    (child, base)
+}

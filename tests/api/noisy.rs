@@ -3,7 +3,7 @@
 //! write queue while a quiet app is served promptly, and clients trickling headers are closed
 //! within the head deadline without stopping a well-behaved sender.
 
-use crate::helpers::{basic, TestApp};
+use crate::helpers::{basic, serve_binary, TestApp};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -39,8 +39,20 @@ async fn post(
     frame_id: &str,
     body: Vec<u8>,
 ) -> u16 {
+    post_to(client, &app.url("/logs"), name, token, frame_id, body).await
+}
+
+/// [`post`] to the drain URL `url`.
+async fn post_to(
+    client: &reqwest::Client,
+    url: &str,
+    name: &str,
+    token: &str,
+    frame_id: &str,
+    body: Vec<u8>,
+) -> u16 {
     client
-        .post(app.url("/logs"))
+        .post(url)
         .header("Authorization", basic(name, token))
         .header("Content-Type", "application/logplex-1")
         .header("Logplex-Frame-Id", frame_id)
@@ -49,6 +61,17 @@ async fn post(
         .send()
         .await
         .map_or(0, |r| r.status().as_u16())
+}
+
+/// A server process, killed when the test ends, whatever its outcome (what it acknowledged
+/// is committed already).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// The p-th percentile of some latencies.
@@ -137,9 +160,9 @@ async fn a_million_frame_body_is_refused_at_once_while_another_apps_posts_are_st
     app.stop().await.expect("clean stop");
 }
 
+/// The server runs as its own process (the `logdrain` binary, default settings), so the
+/// flooding clients of this test do not share its runtime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs an unloaded 2-core machine: the server under test is a debug build sharing the \
-            cores with its own 256-connection flood; run with --ignored"]
 async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_acked_frame_is_stored_once(
 ) {
     /// Connections of the flooding app, each sending as fast as it is answered.
@@ -152,6 +175,9 @@ async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_a
     let app = TestApp::spawn().await;
     app.app_with_token("noisy", NOISY).await;
     app.app_with_token("quiet", QUIET).await;
+    let (server, base) = serve_binary(&app).await;
+    let server = KillOnDrop(server);
+    let drain_url = format!("{base}/logs");
     let flood_body = bytes::Bytes::from(body("noisy", FLOOD_LINES));
     let stop = Arc::new(AtomicBool::new(false));
     let flood_acked = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -163,7 +189,7 @@ async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_a
     for c in 0..FLOOD_CONNECTIONS {
         let (client, app_url, stop, acked, body) = (
             flood_client.clone(),
-            app.url("/logs"),
+            drain_url.clone(),
             Arc::clone(&stop),
             Arc::clone(&flood_acked),
             flood_body.clone(),
@@ -201,9 +227,9 @@ async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_a
         ticker.tick().await;
         let started = Instant::now();
         let frame_id = format!("q{i}");
-        let status = post(
+        let status = post_to(
             &quiet_client,
-            &app,
+            &drain_url,
             "quiet",
             QUIET,
             &frame_id,
@@ -219,7 +245,7 @@ async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_a
     let unavailable = quiet.iter().filter(|(_, s)| *s == 503).count();
     let metrics = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{base}/metrics"))
         .send()
         .await
         .expect("metrics");
@@ -231,6 +257,7 @@ async fn a_flooding_app_gets_its_share_while_a_quiet_app_sees_no_503_and_every_a
     }) {
         eprintln!("{line}");
     }
+    drop(server);
     let p50 = percentile(&mut latencies, 0.50);
     let p99 = percentile(&mut latencies, 0.99);
     let flood_acked = flood_acked.lock().expect("lock").clone();

@@ -291,3 +291,95 @@ async fn an_export_retried_whole_is_stored_once() {
     assert_eq!(loss["duplicate_frames"], 2);
     app.stop().await.expect("stop");
 }
+
+/// Reads `path` as text.
+async fn get_text(app: &TestApp, path: &str) -> String {
+    let res = app
+        .client
+        .get(app.url(path))
+        .bearer_auth(API)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.expect("text")
+}
+
+#[tokio::test]
+async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
+    use logdrain::store::partitions::Policy;
+    let app = TestApp::spawn_with(&["--api-token", API]).await;
+    app.app_with_token("shop", DRAIN).await;
+    let records = Records::new("shop");
+    records.emit(ROUTER, Some(Severity::Info), &[], false);
+    records.emit("charge declined", Some(Severity::Error), &[], true);
+    records.emit("retrying the charge", Some(Severity::Warn), &[], true);
+    let mut exporter = exporter(
+        &app,
+        "/v1/logs",
+        Protocol::HttpBinary,
+        false,
+        &basic("shop", DRAIN),
+    );
+    records.export(&mut exporter).await.expect("export");
+    let reads = [
+        format!("/api/apps/shop/requests/{TRACE}"),
+        format!("/api/apps/shop/requests/{}", TRACE.to_ascii_uppercase()),
+        format!("/api/apps/shop/logs?trace_id={TRACE}&format=json"),
+        "/api/apps/shop/requests/8601b555-6a83-4c12-8d16-4f5a4b5c1a11".to_owned(),
+    ];
+    let mut before = Vec::new();
+    for r in &reads {
+        before.push(get_text(&app, r).await);
+    }
+    assert_eq!(before[0].lines().count(), 2, "{}", before[0]);
+    assert_eq!(before[3].lines().count(), 1, "{}", before[3]);
+
+    // Today's partition compacted, as maintenance does two days later.
+    let compact = Policy {
+        compact_after: Some(std::time::Duration::from_secs(3600)),
+        search_index: false,
+        ..Policy::default()
+    };
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    let report = crate::compact::maintain(&app.store, &compact, later).await;
+    assert!(!report.compacted.is_empty(), "{report:?}");
+    let (hot, chunks, covered): (i64, i64, bool) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM line_chunks), \
+                (SELECT bool_and(ids_cover_traces) FROM line_chunks)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("tiers");
+    assert_eq!((hot, chunks, covered), (0, 1, true));
+    for (r, want) in reads.iter().zip(&before) {
+        assert_eq!(&get_text(&app, r).await, want, "{r} after compaction");
+    }
+    // psql reads the trace ids of both tiers too.
+    let (between, all, with_fields): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM lines_between('shop', now() - interval '1 day', \
+                   now() + interval '1 day') WHERE trace_id = $1), \
+                (SELECT count(*) FROM all_lines WHERE trace_id = $1), \
+                (SELECT count(*) FROM lines_with_fields WHERE trace_id = $1)",
+    )
+    .bind(TRACE)
+    .fetch_one(app.store.pool())
+    .await
+    .expect("psql reads");
+    assert_eq!((between, all, with_fields), (2, 2, 2));
+    // A trace that is not there is not found.
+    let other = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        get_text(&app, &format!("/api/apps/shop/requests/{other}")).await,
+        ""
+    );
+    // A chunk compacted before trace ids went into its filter is read, and answers the same.
+    sqlx::query("UPDATE line_chunks SET ids_cover_traces = false")
+        .execute(app.store.pool())
+        .await
+        .expect("legacy chunk");
+    for (r, want) in reads.iter().zip(&before) {
+        assert_eq!(&get_text(&app, r).await, want, "{r} from a legacy chunk");
+    }
+    app.stop().await.expect("stop");
+}

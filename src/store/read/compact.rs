@@ -152,6 +152,30 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     if let Some(id) = &q.request_id {
         push_bloom(qb, "rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
     }
+    // Trace ids are in the id filter of chunks that say so (migration 0011); a chunk whose
+    // filter predates that is read.
+    if let Some(id) = &q.trace_id {
+        qb.push(format!(
+            " AND (NOT c.ids_cover_traces OR {})",
+            bloom_expr("rids_bloom", &[hash(id.as_bytes())], RID_HASHES)
+        ));
+    }
+    if let Some(id) = &q.request_or_trace_id {
+        // As the row query: the request id as given, or the trace id in lower case.
+        let lower = id.to_ascii_lowercase();
+        let mut arms = vec![bloom_expr("rids_bloom", &[hash(id.as_bytes())], RID_HASHES)];
+        if lower != *id {
+            arms.push(bloom_expr(
+                "rids_bloom",
+                &[hash(lower.as_bytes())],
+                RID_HASHES,
+            ));
+        }
+        qb.push(format!(
+            " AND ({} OR NOT c.ids_cover_traces)",
+            arms.join(" OR ")
+        ));
+    }
     if let Some(s) = q.status {
         qb.push(" AND EXISTS (SELECT 1 FROM unnest(c.statuses) s WHERE s BETWEEN ")
             .push_bind(s.from)
@@ -177,17 +201,27 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
 
 /// Appends "the filter `col` may hold every one of `hashes`" (see compact/bloom.rs).
 fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k: u32) {
+    qb.push(" AND ").push(bloom_expr(col, hashes, k));
+}
+
+/// "The filter `col` may hold every one of `hashes`", as one SQL condition.
+fn bloom_expr(col: &str, hashes: &[u64], k: u32) -> String {
     // Plain arithmetic on numbers computed here (no text from the request): one expression
     // per bit, evaluated inline, is several times cheaper per chunk than a subquery.
+    let mut bits = Vec::new();
     for &h in hashes {
         let (a, b) = seeds(h);
         for i in 0..i64::from(k) {
-            qb.push(format!(
-                " AND get_bit(c.{col}, ({} % (length(c.{col}) * 8))::int) = 1",
+            bits.push(format!(
+                "get_bit(c.{col}, ({} % (length(c.{col}) * 8))::int) = 1",
                 a + i * b
             ));
         }
     }
+    if bits.is_empty() {
+        return "true".to_owned();
+    }
+    format!("({})", bits.join(" AND "))
 }
 
 /// The newest `limit` compacted lines matching `q`, newest first, skipping chunks whose

@@ -5,10 +5,13 @@
 use super::compact::both_tiers;
 use super::micros_to_utc;
 use crate::store::filter::{StatusRange, TimeRange};
+use crate::store::read::pieces::Binds;
 use crate::store::rollup::{self, Dim, Pieces};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
+mod histogram;
 mod pieces_sql;
 
 impl Store {
@@ -36,11 +39,11 @@ impl Store {
             (Some(dim), None, _) => {
                 Some(pieces_sql::requests(by, dim, &self.pieces(range, i32::MAX)))
             }
-            (None, status, Some(width)) => Some(pieces_sql::time_buckets(
-                by,
-                status,
-                &self.pieces(range, width),
-            )),
+            (None, status, Some(width)) => {
+                let pieces = self.pieces(range, width);
+                let (sql, binds) = pieces_sql::time_buckets(by, status, &pieces);
+                return self.time_bucket_stats(sql, binds, app_id, limit).await;
+            }
             _ => None,
         };
         if let Some((sql, binds)) = from_rollups {
@@ -77,6 +80,35 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Runs [`pieces_sql::time_buckets`] and adds its histograms up per time bucket.
+    async fn time_bucket_stats(
+        &self,
+        sql: String,
+        binds: Binds,
+        app_id: i64,
+        limit: i64,
+    ) -> Result<Vec<RequestStats>, StoreError> {
+        type Piece = (DateTime<Utc>, i64, i64, i64, Vec<Option<i32>>, Vec<i64>);
+        let rows: Vec<Piece> = self
+            .read(move |c| {
+                Box::pin(async move {
+                    binds
+                        .apply(sqlx::query_as(&sql).bind(app_id))
+                        .fetch_all(c)
+                        .await
+                })
+            })
+            .await?;
+        let mut buckets: BTreeMap<DateTime<Utc>, histogram::Bucket> = BTreeMap::new();
+        for (key, count, errors, bytes, ms, ms_count) in rows {
+            buckets
+                .entry(key)
+                .or_default()
+                .add(count, errors, bytes, &ms, &ms_count);
+        }
+        Ok(histogram::finish(buckets, limit))
     }
 
     /// `/stats/errors`: H, R and L codes seen in the range.

@@ -187,21 +187,21 @@ pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
     (sql, binds)
 }
 
-/// `/stats/requests?by=minute|hour`, with a status range or not: `$1` app, `$2` limit. Read
-/// with pieces no coarser than the output bucket (`split(…, by.bucket_secs())`), so every
-/// rollup row lies inside one output bucket. Without a status range the `all` rows are read;
-/// with one, the `status` rows whose status is in it (their histograms are the same lines'
-/// split by status, so their sum is the filtered lines' histogram).
+/// `/stats/requests?by=minute|hour`, with a status range or not: `$1` app. Read with pieces
+/// no coarser than the output bucket (`split(…, by.bucket_secs())`), so every rollup row lies
+/// inside one output bucket. Without a status range the `all` rows are read; with one, the
+/// `status` rows whose status is in it (their histograms are the same lines' split by status,
+/// so their sum is the filtered lines' histogram).
 ///
-/// Percentiles are computed exactly as `percentile_cont` computes them over the lines (the
-/// reference `time_buckets_sql`): the position `p * (n - 1)` in float8, the values at its floor
-/// and ceiling, and `lo + (hi - lo) * fraction` in float8; so both answer the same bytes.
+/// Rows of `(key, count, errors, bytes, ms[], ms_count[])`, several per key: one per rollup
+/// row, and one per key of each line piece. `histogram.rs` adds them up per key and computes
+/// the percentiles as `percentile_cont` does.
 pub(super) fn time_buckets(
     by: GroupBy,
     status: Option<StatusRange>,
     pieces: &Pieces,
 ) -> (String, Binds) {
-    let mut binds = Binds::new(2);
+    let mut binds = Binds::new(1);
     let key = by.time_bin("ts");
     let line_status = status.map_or(String::new(), |s| {
         format!(" AND status BETWEEN {} AND {}", s.from, s.to)
@@ -210,9 +210,12 @@ pub(super) fn time_buckets(
         .into_iter()
         .map(|from| {
             format!(
-                "SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
-                        count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
-                 FROM {from} WHERE kind = 'router'{line_status} GROUP BY 1, 2"
+                "SELECT key, sum(c)::int8, sum(e)::int8, COALESCE(sum(b), 0)::int8, \
+                        array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms) \
+                 FROM (SELECT {key} AS key, service_ms AS ms, count(*) AS c, \
+                              count(*) FILTER (WHERE status >= 500) AS e, sum(bytes) AS b \
+                       FROM {from} WHERE kind = 'router'{line_status} GROUP BY 1, 2) h \
+                 GROUP BY key"
             )
         })
         .collect();
@@ -231,59 +234,17 @@ pub(super) fn time_buckets(
             ),
         };
         parts.push(format!(
-            "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
-             CROSS JOIN LATERAL ( \
-               SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
-               FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
-               UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
-             ) x \
+            "SELECT {}, r.count, r.errors, r.bytes, r.ms, r.ms_count FROM request_rollups r \
              WHERE r.app_id = $1 AND r.dim = '{}'{rollup_status} AND ({})",
             by.time_bin("r.bucket"),
             dim.as_str(),
             binds.spans(&pieces.rollups)
         ));
     }
-    let pct = |p: &str, name: &str| {
-        format!(
-            "min(ms) FILTER (WHERE upto > floor({p}::float8 * (n - 1)::float8)) AS {name}_lo, \
-             min(ms) FILTER (WHERE upto > ceil({p}::float8 * (n - 1)::float8)) AS {name}_hi"
-        )
-    };
-    let interp = |p: &str, name: &str| {
-        format!(
-            "{name}_lo::float8 + ({name}_hi::float8 - {name}_lo::float8) \
-             * ({p}::float8 * (n - 1)::float8 - floor({p}::float8 * (n - 1)::float8)) \
-             AS {name}_ms"
-        )
-    };
-    let sql = format!(
-        "WITH r AS ( \
-           SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
-           FROM ({}) p GROUP BY 1, 2 \
-         ), g AS ( \
-           SELECT key, ms, c, e, b, \
-                  sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
-                  sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
-           FROM r \
-         ), s AS ( \
-           SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
-                  COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
-           FROM g GROUP BY key \
-         ) \
-         SELECT {} AS key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
-         ORDER BY s.key LIMIT $2",
-        parts_or_empty(
-            &parts,
-            "SELECT NULL::timestamptz AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, \
-             NULL::numeric AS b WHERE false"
-        ),
-        pct("0.5", "p50"),
-        pct("0.95", "p95"),
-        pct("0.99", "p99"),
-        by.output(),
-        interp("0.5", "p50"),
-        interp("0.95", "p95"),
-        interp("0.99", "p99"),
+    let sql = parts_or_empty(
+        &parts,
+        "SELECT NULL::timestamptz, 0::int8, 0::int8, 0::int8, NULL::int4[], NULL::int8[] \
+         WHERE false",
     );
     (sql, binds)
 }
