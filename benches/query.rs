@@ -581,6 +581,7 @@ async fn measure(db_url: &str, lines: usize, days: usize) -> anyhow::Result<()> 
         ("1h", "minute", "60s", 20),
         ("24h", "minute", "60s", 10),
         ("7d", "hour", "3600s", 5),
+        ("30d", "hour", "3600s", 5),
     ] {
         let overview = [
             (

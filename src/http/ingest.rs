@@ -68,33 +68,62 @@ async fn receive(
     // 3. The body, bounded before and after decompression.
     let body = read_body(limits, headers, body).await?;
 
-    // 4. Refused at once rather than after a wait no retry can shorten: a body with more
-    //    frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap),
-    //    and a request of an app that already holds its whole share of the write queue.
-    let frames = logplex::frames(&body, limits.max_frame_bytes)
-        .take(limits.max_lines.saturating_add(1))
-        .count();
-    if frames > limits.max_lines {
-        return Err(HttpError::TooLargeToStore(format!(
-            "request holds more than {} lines (LOGDRAIN_MAX_LINES)",
-            limits.max_lines
-        )));
-    }
-    if let Some(refused) = state.queue.check_share(app_id) {
-        return Err(HttpError::from_ingest(refused, limits.retry_after));
-    }
-
-    // 5. The pure pipeline: frame → join → classify → rules → COPY rows.
+    // 4. Off the async workers (parsing is the CPU-heavy part of a request; run inline it
+    //    would hold up every other connection's I/O and the writers' round trips):
+    //    - refused at once rather than after a wait no retry can shorten: a body with more
+    //      frames than LOGDRAIN_MAX_LINES (counted by the framer alone, stopping past the cap);
+    //    - the pure pipeline: frame → join → classify → rules → COPY rows, and the rollups.
     let frame_id = header_str(headers, "logplex-frame-id").map(str::to_owned);
     let tags = tags_json(query.as_deref());
-    let ctx = pipeline::Context {
-        app_id,
-        received_us: now_us(),
-        tags: tags.as_deref(),
-        frame_id: frame_id.as_deref(),
-        max_frame: limits.max_frame_bytes,
+    let (max_lines, max_frame) = (limits.max_lines, limits.max_frame_bytes);
+    let rules = std::sync::Arc::clone(&state.rules);
+    let job_frame_id = frame_id.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let frames = logplex::frames(&body, max_frame)
+            .take(max_lines.saturating_add(1))
+            .count();
+        if frames > max_lines {
+            return None;
+        }
+        let ctx = pipeline::Context {
+            app_id,
+            received_us: now_us(),
+            tags: tags.as_deref(),
+            frame_id: job_frame_id.as_deref(),
+            max_frame,
+        };
+        let prepared = pipeline::run(&body, &ctx, &rules);
+        Some(Parsed {
+            rollup: Rollup::of(app_id, &prepared.records),
+            no_records: prepared.records.is_empty(),
+            lines: prepared.lines(),
+            messages: prepared.messages,
+            fallbacks: prepared.fallbacks,
+            length_mismatches: prepared.length_mismatches,
+            dropped: prepared.dropped,
+            rows: prepared.rows,
+            rule_events: prepared.rule_events,
+        })
+    })
+    .await;
+    let prepared = match parsed {
+        Ok(Some(done)) => done,
+        Ok(None) => {
+            return Err(HttpError::TooLargeToStore(format!(
+                "request holds more than {max_lines} lines (LOGDRAIN_MAX_LINES)"
+            )))
+        }
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // The runtime is shutting down.
+            Err(_) => {
+                return Err(HttpError::unavailable(
+                    IngestError::Closed,
+                    limits.retry_after,
+                ))
+            }
+        },
     };
-    let prepared = pipeline::run(&body, &ctx, &state.rules);
     let metrics = state.queue.metrics();
     metrics
         .lines_received
@@ -106,24 +135,20 @@ async fn receive(
     let msg_count = header_str(headers, "logplex-msg-count").and_then(|v| v.parse::<i64>().ok());
     let parsed = prepared.messages as i64;
     let msg_count_mismatch = msg_count.filter(|&n| n != parsed).map(|n| n - parsed);
-    if prepared.records.is_empty()
-        && msg_count_mismatch.is_none()
-        && prepared.rule_events.is_empty()
-    {
+    if prepared.no_records && msg_count_mismatch.is_none() && prepared.rule_events.is_empty() {
         return Ok(StatusCode::NO_CONTENT);
     }
-    let lines = prepared.lines();
     let job = Job {
         app_id,
         frame_id,
         rows: prepared.rows,
-        lines,
+        lines: prepared.lines,
         dropped: prepared.dropped,
         msg_count_mismatch,
         frame_length_mismatches: u32::try_from(prepared.length_mismatches).unwrap_or(u32::MAX),
         logplex_drain_token: header_str(headers, "logplex-drain-token").map(str::to_owned),
         rule_events: prepared.rule_events,
-        rollup: Rollup::of(app_id, &prepared.records),
+        rollup: prepared.rollup,
     };
 
     // 6. Queue, then wait for the commit (bounded: Logplex gives up after 5 s). The turn is
@@ -131,6 +156,21 @@ async fn receive(
     drop(turn);
     commit(state, job).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a body became, owned (the pipeline's records borrow the body, which stays behind on
+/// the blocking thread).
+struct Parsed {
+    rollup: Rollup,
+    /// No line is left to store (all dropped, or none parsed).
+    no_records: bool,
+    lines: u32,
+    messages: usize,
+    fallbacks: usize,
+    length_mismatches: usize,
+    dropped: u64,
+    rows: Vec<u8>,
+    rule_events: Vec<crate::record::RuleEvent>,
 }
 
 /// Reads a request body within the limits: `Content-Length` checked first, the body cut off

@@ -432,14 +432,18 @@ pub fn app_line(ago: Duration, text: &str) -> String {
 }
 
 /// Runs the real `logdrain serve` binary, in a process of its own with default settings, on
-/// the test app's database; returns it and its base URL once ready.
+/// the test app's database; returns it and its base URL once ready. `SERVE_LOG=<file>` keeps
+/// its own log (with `RUST_LOG=logdrain=debug`, every batch and its milliseconds).
 pub async fn serve_binary(app: &TestApp) -> (std::process::Child, String) {
     let port = free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_logdrain"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", &app.db_url)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(match std::env::var_os("SERVE_LOG") {
+            Some(p) => std::process::Stdio::from(std::fs::File::create(p).expect("log")),
+            None => std::process::Stdio::null(),
+        })
         .spawn()
         .expect("spawn");
     let base = format!("http://127.0.0.1:{port}");

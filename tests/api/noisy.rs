@@ -20,9 +20,11 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// One frame of `app`, `n` lines: `(body, lines)`.
 fn body(tag: &str, n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n * 220);
+    // Stamped now, as Logplex stamps lines: they land in today's partition.
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S");
     for i in 0..n {
         let msg = format!(
-            "<190>1 2026-11-01T10:00:00.{i:06}+00:00 host app web.1 - {tag} line {i} \
+            "<190>1 {now}.{i:06}+00:00 host app web.1 - {tag} line {i} \
              method=GET path=/orders/{i} status=200 duration=12ms user=someone@example.com\n"
         );
         out.extend_from_slice(format!("{} {msg}", msg.len()).as_bytes());
