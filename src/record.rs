@@ -436,19 +436,30 @@ pub fn write_fields_json(fields: &Fields<'_>, out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// Appends one value as JSON.
-fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
+/// The JSON number text of a number value, as the stored `fields` write it; `None` for
+/// anything that is not written as a JSON number (text, lists, non-finite floats).
+pub fn number_text(value: &Value<'_>) -> Option<String> {
     match value {
-        Value::Str(s) => write_json_str(out, s),
-        Value::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Int(n) => Some(n.to_string()),
         Value::Float(f) if f.is_finite() => {
             let mut text = f.to_string();
             if !text.contains(['.', 'e', 'E']) {
                 text.push_str(".0");
             }
-            out.extend_from_slice(text.as_bytes());
+            Some(text)
         }
-        Value::Float(_) => out.extend_from_slice(b"null"),
+        _ => None,
+    }
+}
+
+/// Appends one value as JSON.
+fn write_value(out: &mut Vec<u8>, value: &Value<'_>) {
+    match value {
+        Value::Str(s) => write_json_str(out, s),
+        Value::Int(_) | Value::Float(_) => match number_text(value) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::List(items) => {
             out.push(b'[');

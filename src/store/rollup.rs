@@ -2,6 +2,7 @@
 //! read splits its time range into whole days, hours and minutes read from rollups and the
 //! sub-minute edges read from `lines`. The SQL that writes and merges them is in `rollup/sql.rs`.
 
+pub mod metric_cells;
 mod sql;
 
 pub(crate) use sql::{forget, insert, merge};
@@ -141,7 +142,10 @@ pub struct Rollup {
     pub requests: BTreeMap<(i64, i64, Dim), Groups>,
     /// Lines with an H/R/L code.
     pub codes: Vec<Sampled>,
-    /// Runtime-metrics lines.
+    /// Runtime-metrics lines per (app, minute, dyno), summed here.
+    pub metric_cells: metric_cells::Cells,
+    /// Runtime-metrics lines left to the SQL (fields kept as JSON text, an exponent, an
+    /// overflow): rare.
     pub metrics: Vec<Sampled>,
 }
 
@@ -198,7 +202,16 @@ impl Rollup {
                 out.codes.push(sampled(code));
             }
             if rec.kind == Kind::RuntimeMetric {
-                out.metrics.push(sampled(&rec.dyno));
+                let minute = rec.ts_us.div_euclid(MINUTE_US) * MINUTE_US;
+                match metric_cells::samples_of(rec) {
+                    Some(samples) => metric_cells::add_samples(
+                        out.metric_cells
+                            .entry((app_id, minute, rec.dyno.to_string()))
+                            .or_default(),
+                        &samples,
+                    ),
+                    None => out.metrics.push(sampled(&rec.dyno)),
+                }
             }
         }
         out
@@ -210,12 +223,18 @@ impl Rollup {
             self.requests.entry(*k).or_default().add(g);
         }
         self.codes.extend(other.codes.iter().cloned());
+        for (k, samples) in &other.metric_cells {
+            metric_cells::add_samples(self.metric_cells.entry(k.clone()).or_default(), samples);
+        }
         self.metrics.extend(other.metrics.iter().cloned());
     }
 
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.codes.is_empty() && self.metrics.is_empty()
+        self.requests.is_empty()
+            && self.codes.is_empty()
+            && self.metric_cells.is_empty()
+            && self.metrics.is_empty()
     }
 
     /// The request rows at every span: ((app, span, bucket µs, dim), groups).

@@ -104,6 +104,47 @@ pub(crate) async fn insert(conn: &mut PgConnection, rollup: &Rollup) -> Result<(
         .execute(&mut *conn)
         .await?;
     }
+    if !rollup.metric_cells.is_empty() {
+        let rows = super::metric_cells::rows(&rollup.metric_cells);
+        let mut app = Vec::with_capacity(rows.len());
+        let mut span = Vec::with_capacity(rows.len());
+        let mut bucket: Vec<DateTime<Utc>> = Vec::with_capacity(rows.len());
+        let mut dyno = Vec::with_capacity(rows.len());
+        let mut samples = Vec::with_capacity(rows.len());
+        let mut sums = Vec::with_capacity(rows.len());
+        for ((a, s, b, d), cells) in &rows {
+            app.push(*a);
+            span.push(*s);
+            bucket.push(micros_to_utc(*b));
+            dyno.push(*d);
+            // Array literals, as for the request rows.
+            let (mut n, mut total) = (String::from("{"), String::from("{"));
+            for (i, (count, sum)) in cells.iter().enumerate() {
+                let sep = if i == 0 { "" } else { "," };
+                let _ = write!(n, "{sep}{count}");
+                let _ = write!(total, "{sep}{}", sum.text());
+            }
+            n.push('}');
+            total.push('}');
+            samples.push(n);
+            sums.push(total);
+        }
+        sqlx::query(
+            "INSERT INTO metric_rollups (app_id, span_secs, bucket, dyno, samples, sums) \
+             SELECT a, s, b, d, n::int8[], t::numeric[] \
+             FROM UNNEST($1::int8[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], \
+                         $6::text[]) AS u(a, s, b, d, n, t)",
+        )
+        .bind(&app)
+        .bind(&span)
+        .bind(&bucket)
+        .bind(&dyno)
+        .bind(&samples)
+        .bind(&sums)
+        .execute(&mut *conn)
+        .await?;
+    }
+    // The few lines summed by Postgres itself (see `Rollup::metrics`).
     if !rollup.metrics.is_empty() {
         let (app, ts, dyno, fields) = columns(&rollup.metrics);
         sqlx::query(&format!(
