@@ -455,3 +455,50 @@ async fn the_pages_work_in_a_real_browser() {
     drop(driver);
     app.stop().await.expect("stop");
 }
+
+/// The overview's timings against a running server (the query benchmark's database, say):
+/// `OVERVIEW_URL=http://127.0.0.1:18090 OVERVIEW_TOKEN=… OVERVIEW_APP=bench cargo test --test api
+/// overview_timings -- --ignored --nocapture` prints, per range, the first contentful paint
+/// and when every chart was drawn, over five loads each.
+#[tokio::test]
+#[ignore = "a measurement against a server named by OVERVIEW_URL, not a test"]
+async fn overview_timings() {
+    let env = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
+    let (base, token, app) = (
+        env("OVERVIEW_URL"),
+        env("OVERVIEW_TOKEN"),
+        env("OVERVIEW_APP"),
+    );
+    let mut driver = Driver::start().await;
+    let c = driver.session().await;
+    sign_in(&c, &base, &token).await;
+    for range in ["1h", "6h", "24h", "7d", "30d"] {
+        let mut paints = Vec::new();
+        let mut drawn = Vec::new();
+        for _ in 0..5 {
+            open(&c, &format!("{base}/apps/{app}?range={range}")).await;
+            until(
+                &c,
+                "every chart drawn",
+                "return document.body.dataset.loaded === '1'",
+                60,
+            )
+            .await;
+            let paint = js(&c, "const p = performance.getEntriesByName('first-contentful-paint')[0]; return p ? p.startTime : null").await;
+            paints.push(paint.as_f64().unwrap_or(f64::NAN));
+            drawn.push(
+                js(&c, "return Number(document.body.dataset.loadedMs)")
+                    .await
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+            );
+        }
+        paints.sort_by(f64::total_cmp);
+        drawn.sort_by(f64::total_cmp);
+        eprintln!(
+            "overview {range}: first contentful paint median {:.0} ms (max {:.0}), \
+             every chart drawn median {:.0} ms (max {:.0})",
+            paints[2], paints[4], drawn[2], drawn[4]
+        );
+    }
+}
