@@ -138,7 +138,7 @@ sql -c "\\copy copy_reference ($columns) FROM '$tmp/lines.copy' WITH (FORMAT bin
 copy_end=$(date +%s.%N)
 reference
 
-# The server writes with LOGDRAIN_WRITERS (2) connections at once; the same COPY on two
+# One app is written by LOGDRAIN_WRITERS - 1 (2) connections at once; the same COPY on two
 # connections at once (each loading the whole file) is the parallel baseline.
 sql -c 'CHECKPOINT' 2>/dev/null || true
 copy2_start=$(date +%s.%N)

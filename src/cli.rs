@@ -264,7 +264,7 @@ pub struct ServeArgs {
     pub batch_bytes: usize,
 
     /// Concurrent batch writers (each holds one database connection while writing).
-    #[arg(long, env = "LOGDRAIN_WRITERS", default_value_t = 2)]
+    #[arg(long, env = "LOGDRAIN_WRITERS", default_value_t = 3)]
     pub writers: usize,
 
     /// How long a request waits for its lines to commit before answering 503 (Logplex waits 5 s).
