@@ -113,6 +113,23 @@
     if (!codes.length) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No H, R or L codes in this range.")));
   }
 
+  /** Pages of platform events (api and system lines) in the range, newest first, following
+   *  the cursor until the range is covered or EVENT_PAGES pages of 2,000 are read: an app
+   *  whose dynos log many system lines (R14 storms, frequent scaling) still gets its deploys
+   *  and crashes marked over a day or more. */
+  const EVENT_PAGES = 5;
+  async function platformEvents(p) {
+    let lines = [];
+    let cursor = null;
+    for (let i = 0; i < EVENT_PAGES; i++) {
+      const r = await api(appPath(app, "events"), { ...p, n: 2000, format: "json", ...(cursor ? { cursor } : {}) });
+      lines = lines.concat(r.lines);
+      cursor = r.next_cursor;
+      if (!cursor || r.lines.length < 2000) break;
+    }
+    return lines;
+  }
+
   function eventsTable(lines) {
     const body = document.querySelector("#events tbody");
     const typed = lines.map((l) => [l, eventType(l)]).filter(([, t]) => t);
@@ -154,10 +171,10 @@
     const p = { since: new Date(since * 1000).toISOString(), until: new Date(until * 1000).toISOString() };
     const by = bucket === 60 ? "minute" : "hour";
     const stats = (extra) => api(appPath(app, "stats/requests"), { ...p, by, limit: 10000, ...extra });
-    const eventsP = api(appPath(app, "events"), { ...p, n: 2000, format: "json" }).then((r) => {
+    const eventsP = platformEvents(p).then((lines) => {
       if (seq !== loadSeq) return;
-      events = r.lines.map((l) => ({ t: secs(l.ts), type: eventType(l) })).filter((e) => e.type);
-      eventsTable(r.lines);
+      events = lines.map((l) => ({ t: secs(l.ts), type: eventType(l) })).filter((e) => e.type);
+      eventsTable(lines);
     });
     const xs = axis(since, until, bucket);
     const stale = () => seq !== loadSeq;

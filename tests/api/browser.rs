@@ -459,7 +459,7 @@ async fn the_pages_work_in_a_real_browser() {
 /// The overview's timings against a running server (the query benchmark's database, say):
 /// `OVERVIEW_URL=http://127.0.0.1:18090 OVERVIEW_TOKEN=… OVERVIEW_APP=bench cargo test --test api
 /// overview_timings -- --ignored --nocapture` prints, per range, the first contentful paint
-/// and when every chart was drawn, over five loads each.
+/// and when every chart was drawn, over five loads each, and writes a screenshot per range.
 #[tokio::test]
 #[ignore = "a measurement against a server named by OVERVIEW_URL, not a test"]
 async fn overview_timings() {
@@ -469,6 +469,7 @@ async fn overview_timings() {
         env("OVERVIEW_TOKEN"),
         env("OVERVIEW_APP"),
     );
+    logdrain::client::install_crypto();
     let mut driver = Driver::start().await;
     let c = driver.session().await;
     sign_in(&c, &base, &token).await;
@@ -493,6 +494,7 @@ async fn overview_timings() {
                     .unwrap_or(f64::NAN),
             );
         }
+        screenshot(&c, &format!("overview-timings-{range}")).await;
         paints.sort_by(f64::total_cmp);
         drawn.sort_by(f64::total_cmp);
         eprintln!(
