@@ -1,7 +1,7 @@
 //! Rollups: /stats/requests (every by=, with and without status=), /stats/errors (with and
 //! without buckets) and /metrics answer byte for byte what
 //! the same reads over every line answer, for random ranges, before and after maintenance
-//! merges the rows; a retried frame adds nothing; the migration's SQL backfill computes the
+//! merges the rows and after the sealed days are compacted; a retried frame adds nothing; the migration's SQL backfill computes the
 //! rows the ingest path writes; a dropped partition takes its rollups with it.
 
 use crate::helpers::{basic, maintain, serve_config, TestApp};
@@ -213,6 +213,29 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     // Maintenance merges the rows batches added; the answers do not move.
     let merged = app.store.merge_rollups().await.unwrap();
     assert!(merged > 0, "batches added rows to merge");
+    assert_same_answers(&app, &lines_only, &ranges).await;
+
+    // Every sealed day compacted: the edges of the ranges are read from chunks now, and the
+    // answers still do not move.
+    let compact = Policy {
+        compact_after: Some(Duration::from_secs(3600)),
+        search_index: false,
+        ..Policy::default()
+    };
+    let report = maintain(&app.store, &compact, chrono::Utc::now()).await;
+    assert!(report.compacted.len() >= 8, "{report:?}");
+    let sums: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM all_lines WHERE kind = 'router'), \
+                (SELECT count(*) FROM lines WHERE kind = 'router'), \
+                (SELECT sum(count)::int8 FROM request_rollups WHERE span_secs = 86400 AND dim = 'all')",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        sums.0, sums.2,
+        "every router line still there once: {sums:?}"
+    );
     assert_same_answers(&app, &lines_only, &ranges).await;
     lines_only.stop().await.unwrap();
     app.stop().await.unwrap();

@@ -82,12 +82,14 @@ pub(super) fn both_tiers(cols: &[&str], prune: &str) -> String {
     both_tiers_between(cols, prune, "$2", "$3")
 }
 
-/// [`both_tiers`] with `since <= ts < until` given as the placeholders `since` and `until`.
+/// [`both_tiers`] with `since <= ts < until` given as the placeholders `since` and `until`:
+/// the rows of that range, and the lines of that range from the chunks that overlap it (a
+/// chunk at an edge holds lines on both sides of it). `cols` must hold `ts`.
 pub(super) fn both_tiers_between(cols: &[&str], prune: &str, since: &str, until: &str) -> String {
     format!(
         "(SELECT app_id, {list} FROM lines WHERE app_id = $1 AND ts >= {since} AND ts < {until} \
           UNION ALL SELECT * FROM {unnest} AND c.app_id = $1 AND c.max_ts >= {since} \
-          AND c.min_ts < {until} {prune}) u) lines",
+          AND c.min_ts < {until} AND u.ts >= {since} AND u.ts < {until} {prune}) u) lines",
         list = cols.join(", "),
         unnest = unnest_from(cols),
     )
