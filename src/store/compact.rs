@@ -38,7 +38,7 @@ pub(super) async fn compact_sealed(
     report: &mut Report,
 ) -> Result<(), StoreError> {
     let Some(after) = policy.compact_after else {
-        return Ok(());
+        return backfill_missing_id_blocks(conn, partitions, report).await;
     };
     let sealed_before = now_us.saturating_sub(i64::try_from(after.as_micros()).unwrap_or(i64::MAX));
     for p in partitions
@@ -74,6 +74,84 @@ pub(super) async fn compact_sealed(
                 break;
             }
         }
+    }
+    backfill_missing_id_blocks(conn, partitions, report).await
+}
+
+/// Builds the id filter blocks of the partitions compacted before they existed (migration
+/// 0013), one partition per transaction.
+async fn backfill_missing_id_blocks(
+    conn: &mut PgConnection,
+    partitions: &[PartitionRow],
+    report: &mut Report,
+) -> Result<(), StoreError> {
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT p.name FROM line_partitions p WHERE p.compacted_at IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM id_blocks k WHERE k.from_ts = p.from_ts \
+                         AND k.to_ts = p.to_ts)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for p in partitions.iter().filter(|p| missing.contains(&p.name)) {
+        if let Err(e) = backfill_id_blocks(conn, p).await {
+            tracing::warn!(partition = %p.name, error = %e, "id filter blocks not built; retrying on the next run");
+            report.errors.push(format!("id blocks {}: {e}", p.name));
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The request ids and trace ids of every chunk of `chunks` (a chunk table, or line_chunks
+/// itself with a condition), as `SELECT app_id, max_id, message, ids`.
+fn chunk_ids_select(from: &str) -> String {
+    format!(
+        "SELECT app_id, max_id, message, ARRAY(SELECT COALESCE(r, substr(m, a, l)) \
+         FROM unnest(message, request_id, request_id_at, request_id_len) AS x(m, r, a, l)) \
+         || ARRAY(SELECT t FROM unnest(trace_id) AS t WHERE t IS NOT NULL) \
+         FROM {from}"
+    )
+}
+
+/// Builds the id filter blocks of a partition compacted before they existed, from its chunks.
+async fn backfill_id_blocks(conn: &mut PgConnection, p: &PartitionRow) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let mut app_ids: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
+    {
+        let select = chunk_ids_select(&chunk_table(&p.name));
+        let mut rows = sqlx::query_as::<_, (i64, i64, Vec<String>, Vec<Option<String>>)>(&select)
+            .fetch(&mut *tx);
+        while let Some((app, _, _, ids)) = rows.try_next().await? {
+            let hashes = app_ids.entry(app).or_default();
+            hashes.extend(ids.iter().flatten().map(|id| bloom::hash(id.as_bytes())));
+        }
+    }
+    insert_id_blocks(&mut tx, p, app_ids).await?;
+    tx.commit().await
+}
+
+/// Writes the id filter blocks of partition `p`, per app, from the hashes of its ids.
+async fn insert_id_blocks(
+    conn: &mut PgConnection,
+    p: &PartitionRow,
+    app_ids: std::collections::BTreeMap<i64, Vec<u64>>,
+) -> Result<(), sqlx::Error> {
+    for (app, mut hashes) in app_ids {
+        hashes.sort_unstable();
+        hashes.dedup();
+        let bits = bloom::id_blocks(&hashes);
+        let blocks: Vec<i16> = (0..bits.len()).map(|b| b as i16).collect();
+        sqlx::query(
+            "INSERT INTO id_blocks (app_id, from_ts, to_ts, block, bits) \
+             SELECT $1, $2, $3, b, bits FROM unnest($4::int2[], $5::bytea[]) AS u(b, bits)",
+        )
+        .bind(app)
+        .bind(p.from_ts)
+        .bind(p.to_ts)
+        .bind(&blocks)
+        .bind(&bits)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -188,7 +266,7 @@ async fn compact_partition(conn: &mut PgConnection, p: &PartitionRow) -> Result<
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let lines = fill_blooms(&mut tx, &chunks).await?;
+    let lines = fill_blooms(&mut tx, &chunks, p).await?;
     let (rows_lines,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {rows}"))
         .fetch_one(&mut *tx)
         .await?;
@@ -223,18 +301,19 @@ async fn compact_partition(conn: &mut PgConnection, p: &PartitionRow) -> Result<
     Ok(lines)
 }
 
-/// Computes and stores the Bloom filters of every chunk of `chunks`; returns the lines seen.
-async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx::Error> {
+/// Computes and stores the Bloom filters of every chunk of `chunks`, and the partition's id
+/// filter blocks per app (migration 0013); returns the lines seen.
+async fn fill_blooms(
+    conn: &mut PgConnection,
+    chunks: &str,
+    p: &PartitionRow,
+) -> Result<i64, sqlx::Error> {
     type Filters = (Vec<i64>, Vec<i64>, Vec<Vec<u8>>, Vec<Vec<u8>>);
     let mut filters: Filters = Default::default();
+    let mut app_ids: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
     let mut lines = 0i64;
     {
-        let select = format!(
-            "SELECT app_id, max_id, message, ARRAY(SELECT COALESCE(r, substr(m, a, l)) \
-             FROM unnest(message, request_id, request_id_at, request_id_len) AS x(m, r, a, l)) \
-             || ARRAY(SELECT t FROM unnest(trace_id) AS t WHERE t IS NOT NULL) \
-             FROM {chunks}"
-        );
+        let select = chunk_ids_select(chunks);
         let mut rows = sqlx::query_as::<_, (i64, i64, Vec<String>, Vec<Option<String>>)>(&select)
             .fetch(&mut *conn);
         // The id filter holds the request ids and the trace ids (migration 0011).
@@ -248,6 +327,10 @@ async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx:
             for r in rids.iter().flatten() {
                 ids.add_value(r);
             }
+            app_ids
+                .entry(app)
+                .or_default()
+                .extend_from_slice(ids.hashes());
             filters.0.push(app);
             filters.1.push(max_id);
             filters.2.push(terms.finish_terms());
@@ -269,5 +352,6 @@ async fn fill_blooms(conn: &mut PgConnection, chunks: &str) -> Result<i64, sqlx:
         .execute(&mut *conn)
         .await?;
     }
+    insert_id_blocks(conn, p, app_ids).await?;
     Ok(lines)
 }

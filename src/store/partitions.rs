@@ -463,6 +463,11 @@ async fn drop_partition(
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM id_blocks WHERE from_ts = $1 AND to_ts = $2")
+            .bind(p.from_ts)
+            .bind(p.to_ts)
+            .execute(&mut *tx)
+            .await?;
         crate::store::rollup::forget(
             &mut tx,
             p.from_ts.timestamp_micros(),

@@ -373,6 +373,30 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
         get_text(&app, &format!("/api/apps/shop/requests/{other}")).await,
         ""
     );
+    // The partition's id filter: 256 blocks for the app, and the lookups read through it.
+    let blocks: i64 = sqlx::query_scalar("SELECT count(*) FROM id_blocks")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("blocks");
+    assert_eq!(blocks, 256);
+    // A partition compacted before id filter blocks existed is read whole, and answers the same.
+    sqlx::query("DELETE FROM id_blocks")
+        .execute(app.store.pool())
+        .await
+        .expect("legacy partition");
+    for (r, want) in reads.iter().zip(&before) {
+        assert_eq!(&get_text(&app, r).await, want, "{r} without id blocks");
+    }
+    // Maintenance builds the blocks of such a partition from its chunks.
+    crate::compact::maintain(&app.store, &compact, later).await;
+    let blocks: i64 = sqlx::query_scalar("SELECT count(*) FROM id_blocks")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("blocks");
+    assert_eq!(blocks, 256, "rebuilt");
+    for (r, want) in reads.iter().zip(&before) {
+        assert_eq!(&get_text(&app, r).await, want, "{r} with rebuilt id blocks");
+    }
     // A chunk compacted before trace ids went into its filter is read, and answers the same.
     sqlx::query("UPDATE line_chunks SET ids_cover_traces = false")
         .execute(app.store.pool())

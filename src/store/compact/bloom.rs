@@ -32,6 +32,31 @@ pub const RID_HASHES: u32 = 6;
 /// request lookup over a year of chunks unnests a handful, not hundreds.
 const RID_BITS_PER_ELEMENT: usize = 16;
 
+/// Blocks of a partition's id filter (migration 0013): an id's hash selects one.
+pub const ID_BLOCKS: usize = 256;
+/// Bits per distinct id in a partition's id filter block (six hashes): about one partition in
+/// three hundred passes for an id it lacks.
+const ID_BLOCK_BITS_PER_ELEMENT: usize = 12;
+
+/// The block of a partition's id filter that an id with hash `h` is in: its top byte (the
+/// probe seeds use the low 31 bits and bits 32–62).
+pub fn id_block(h: u64) -> usize {
+    (h >> 56) as usize % ID_BLOCKS
+}
+
+/// A partition's id filter: [`ID_BLOCKS`] filters, each over the ids whose [`id_block`] it is,
+/// probed like a chunk's request-id filter (six hashes).
+pub fn id_blocks(hashes: &[u64]) -> Vec<Vec<u8>> {
+    let mut blocks: Vec<Bloom> = (0..ID_BLOCKS).map(|_| Bloom::new()).collect();
+    for &h in hashes {
+        blocks[id_block(h)].hashes.push(h);
+    }
+    blocks
+        .into_iter()
+        .map(|b| b.finish(RID_HASHES, ID_BLOCK_BITS_PER_ELEMENT))
+        .collect()
+}
+
 /// FNV-1a, 64 bits: stable across builds and platforms, which the stored filters need.
 pub fn hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -94,6 +119,11 @@ impl Bloom {
     /// Adds one exact value (a request id).
     pub fn add_value(&mut self, value: &str) {
         self.hashes.push(hash(value.as_bytes()));
+    }
+
+    /// The hashes added so far.
+    pub fn hashes(&self) -> &[u64] {
+        &self.hashes
     }
 
     /// The filter's bytes for `k` hash functions at `bits_per_element` per distinct element.

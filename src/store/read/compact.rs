@@ -9,7 +9,7 @@ use super::{
     like_escape, micros_to_utc, push_filters, push_process_type, push_tail_filters, select_lines,
     LineRow,
 };
-use crate::store::compact::bloom::{hash, seeds, term_probe, RID_HASHES, TERM_HASHES};
+use crate::store::compact::bloom::{hash, id_block, seeds, term_probe, RID_HASHES, TERM_HASHES};
 use crate::store::compact::REFERENCED;
 use crate::store::filter::{Cursor, LogFilter};
 use chrono::{DateTime, Utc};
@@ -115,8 +115,24 @@ pub(super) fn all_of_app(app_id: i64, prune: &str) -> String {
 
 /// Appends the chunk conditions implied by `q` (each a necessary condition for a chunk to
 /// hold a matching line).
-fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
+fn push_prune(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    app_id: i64,
+    q: &LogFilter,
+    id_ranges: Option<&[(DateTime<Utc>, DateTime<Utc>)]>,
+) {
     qb.push(" AND c.app_id = ").push_bind(app_id);
+    // The partitions whose id filter blocks may hold the id looked up (see `id_ranges`).
+    if let Some(ranges) = id_ranges {
+        qb.push(" AND (false");
+        for (from, to) in ranges {
+            qb.push(" OR c.min_ts >= ")
+                .push_bind(*from)
+                .push(" AND c.min_ts < ")
+                .push_bind(*to);
+        }
+        qb.push(")");
+    }
     if let Some(source) = &q.source {
         qb.push(" AND ")
             .push_bind(source.clone())
@@ -145,30 +161,34 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
         let probe = term_probe(term);
         qb.push(" AND CASE WHEN true");
         if !probe.is_empty() {
-            push_bloom(qb, "terms_bloom", &probe, TERM_HASHES);
+            push_bloom(qb, "c.terms_bloom", &probe, TERM_HASHES);
         }
         qb.push(" THEN EXISTS (SELECT 1 FROM unnest(c.message) m WHERE m ILIKE ")
             .push_bind(format!("%{}%", like_escape(term)))
             .push(") ELSE false END");
     }
     if let Some(id) = &q.request_id {
-        push_bloom(qb, "rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
+        push_bloom(qb, "c.rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
     }
     // Trace ids are in the id filter of chunks that say so (migration 0011); a chunk whose
     // filter predates that is read.
     if let Some(id) = &q.trace_id {
         qb.push(format!(
             " AND (NOT c.ids_cover_traces OR {})",
-            bloom_expr("rids_bloom", &[hash(id.as_bytes())], RID_HASHES)
+            bloom_expr("c.rids_bloom", &[hash(id.as_bytes())], RID_HASHES)
         ));
     }
     if let Some(id) = &q.request_or_trace_id {
         // As the row query: the request id as given, or the trace id in lower case.
         let lower = id.to_ascii_lowercase();
-        let mut arms = vec![bloom_expr("rids_bloom", &[hash(id.as_bytes())], RID_HASHES)];
+        let mut arms = vec![bloom_expr(
+            "c.rids_bloom",
+            &[hash(id.as_bytes())],
+            RID_HASHES,
+        )];
         if lower != *id {
             arms.push(bloom_expr(
-                "rids_bloom",
+                "c.rids_bloom",
                 &[hash(lower.as_bytes())],
                 RID_HASHES,
             ));
@@ -201,7 +221,8 @@ fn push_prune(qb: &mut QueryBuilder<'_, Postgres>, app_id: i64, q: &LogFilter) {
     }
 }
 
-/// Appends "the filter `col` may hold every one of `hashes`" (see compact/bloom.rs).
+/// Appends "the filter `col` (a column reference) may hold every one of `hashes`" (see
+/// compact/bloom.rs).
 fn push_bloom(qb: &mut QueryBuilder<'_, Postgres>, col: &str, hashes: &[u64], k: u32) {
     qb.push(" AND ").push(bloom_expr(col, hashes, k));
 }
@@ -215,7 +236,7 @@ fn bloom_expr(col: &str, hashes: &[u64], k: u32) -> String {
         let (a, b) = seeds(h);
         for i in 0..i64::from(k) {
             bits.push(format!(
-                "get_bit(c.{col}, ({} % (length(c.{col}) * 8))::int) = 1",
+                "get_bit({col}, ({} % (length({col}) * 8))::int) = 1",
                 a + i * b
             ));
         }
@@ -224,6 +245,50 @@ fn bloom_expr(col: &str, hashes: &[u64], k: u32) -> String {
         return "true".to_owned();
     }
     format!("({})", bits.join(" AND "))
+}
+
+/// For a lookup by request or trace id: the ranges of the compacted partitions that may hold
+/// it, from one block of each partition's id filter (migration 0013), plus every compacted
+/// partition without such a block (compacted before it, or without lines of the app); `None`
+/// when `q` looks up no id.
+async fn id_ranges(
+    c: &mut PgConnection,
+    app_id: i64,
+    q: &LogFilter,
+) -> Result<Option<Vec<(DateTime<Utc>, DateTime<Utc>)>>, sqlx::Error> {
+    // Any one id filter gives a superset of the partitions the whole query can match.
+    let ids: Vec<String> = if let Some(id) = &q.request_id {
+        vec![id.clone()]
+    } else if let Some(id) = &q.trace_id {
+        vec![id.clone()]
+    } else if let Some(id) = &q.request_or_trace_id {
+        // As the row query: the request id as given, or the trace id in lower case.
+        let mut ids = vec![id.clone(), id.to_ascii_lowercase()];
+        ids.dedup();
+        ids
+    } else {
+        return Ok(None);
+    };
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for id in ids {
+        let h = hash(id.as_bytes());
+        // Numbers computed here (no text from the request) go into the SQL.
+        let sql = format!(
+            "SELECT p.from_ts, p.to_ts FROM line_partitions p \
+             LEFT JOIN id_blocks k ON k.app_id = $1 AND k.block = $2 AND k.from_ts = p.from_ts \
+             WHERE p.compacted_at IS NOT NULL AND (k.bits IS NULL OR {})",
+            bloom_expr("k.bits", &[h], RID_HASHES)
+        );
+        let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(&sql)
+            .bind(app_id)
+            .bind(id_block(h) as i16)
+            .fetch_all(&mut *c)
+            .await?;
+        out.extend(rows);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(Some(out))
 }
 
 /// The newest `limit` compacted lines matching `q`, newest first, skipping chunks whose
@@ -235,6 +300,10 @@ pub(super) async fn page(
     limit: i64,
     floor: Option<(DateTime<Utc>, i64)>,
 ) -> Result<Vec<LineRow>, sqlx::Error> {
+    let ids = id_ranges(c, app_id, q).await?;
+    if ids.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new());
+    }
     let mut out: Vec<LineRow> = Vec::new();
     let mut before: Option<(DateTime<Utc>, i64)> = None;
     let mut round = FIRST_ROUND_CHUNKS;
@@ -242,7 +311,7 @@ pub(super) async fn page(
         // The next chunks newest first. An app's chunks never overlap in (ts, id), so once
         // `limit` lines are found no older chunk can hold a newer one.
         let mut qb = QueryBuilder::new("SELECT max_ts, max_id FROM line_chunks c WHERE true");
-        push_prune(&mut qb, app_id, q);
+        push_prune(&mut qb, app_id, q, ids.as_deref());
         if let Some((ts, id)) = before {
             qb.push(" AND (c.max_ts, c.max_id) < (")
                 .push_bind(ts)
@@ -301,7 +370,7 @@ pub(super) async fn after(
 ) -> Result<Vec<LineRow>, sqlx::Error> {
     let mut qb = QueryBuilder::new("");
     select_lines(&mut qb, &unnest_from(API_COLUMNS));
-    push_prune(&mut qb, app_id, q);
+    push_prune(&mut qb, app_id, q, None);
     qb.push(" AND c.max_id > ")
         .push_bind(after_id)
         .push(" AND c.max_received_at >= ")
