@@ -421,24 +421,9 @@ pub async fn metrics(
     let query = req.query.as_str();
     let range = req.range()?;
     let secs = bucket_param(query)?.unwrap_or(60);
-    let mut dynos: Map<String, Value> = Map::new();
-    for row in state.store.dyno_metrics(app_id, range, secs).await? {
-        let mut point = Map::new();
-        point.insert("ts".into(), Value::from(rfc3339(&row.ts)));
-        for (k, v) in row.values.present() {
-            point.insert(k.into(), Value::from(v));
-        }
-        if let Value::Array(series) = dynos
-            .entry(row.dyno)
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            series.push(Value::Object(point));
-        }
-    }
-    Ok(in_range(
-        range,
-        json!({ "bucket": format!("{secs}s"), "dynos": dynos }),
-    ))
+    let rows = state.store.dyno_metrics(app_id, range, secs).await?;
+    let body = format::metrics_json(&rows, &format!("{secs}s"), range);
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /api/apps/{app}/loss`.

@@ -182,6 +182,11 @@ impl Store {
         let (sql, binds) = pieces_sql::metrics(&self.pieces(range, nested_span(bucket_secs)));
         self.read(move |c| {
             Box::pin(async move {
+                // A week of minutes groups 40,000 rows of 20 numeric sums: in memory, not in
+                // temporary files (for this transaction only).
+                sqlx::query("SET LOCAL work_mem = '64MB'")
+                    .execute(&mut *c)
+                    .await?;
                 binds
                     .apply(sqlx::query_as(&sql).bind(app_id).bind(bucket_secs as f64))
                     .fetch_all(c)
@@ -398,9 +403,9 @@ pub struct MetricValues {
 }
 
 impl MetricValues {
-    /// `(name, value)` for every sample present.
-    pub fn present(&self) -> Vec<(&'static str, f64)> {
-        let all = [
+    /// Every sample, in [`METRIC_KEYS`] order.
+    pub fn all(&self) -> [Option<f64>; METRIC_KEYS.len()] {
+        [
             self.memory_total,
             self.memory_rss,
             self.memory_swap,
@@ -411,10 +416,14 @@ impl MetricValues {
             self.load_avg_1m,
             self.load_avg_5m,
             self.load_avg_15m,
-        ];
+        ]
+    }
+
+    /// `(name, value)` for every sample present.
+    pub fn present(&self) -> Vec<(&'static str, f64)> {
         METRIC_KEYS
             .iter()
-            .zip(all)
+            .zip(self.all())
             .filter_map(|(k, v)| v.map(|v| (*k, v)))
             .collect()
     }
