@@ -59,7 +59,7 @@ impl DecimalSum {
     }
 
     /// `self + other`, at the larger scale (exact within the bounds of [`MAX_SCALE`]).
-    pub fn add(self, other: DecimalSum) -> DecimalSum {
+    pub fn plus(self, other: DecimalSum) -> DecimalSum {
         let scale = self.scale.max(other.scale);
         let up = |d: DecimalSum| d.mantissa * 10i128.pow(scale - d.scale);
         DecimalSum {
@@ -112,7 +112,7 @@ pub fn samples_of(rec: &LogRecord<'_>) -> Option<Samples> {
 /// Adds `b` into `a`.
 pub fn add_samples(a: &mut Samples, b: &Samples) {
     for (x, y) in a.iter_mut().zip(b) {
-        *x = (x.0 + y.0, x.1.add(y.1));
+        *x = (x.0 + y.0, x.1.plus(y.1));
     }
 }
 
@@ -142,7 +142,7 @@ mod tests {
         let sum = |xs: &[&str]| {
             xs.iter()
                 .map(|x| DecimalSum::parse(x).expect(x))
-                .fold(DecimalSum::default(), DecimalSum::add)
+                .fold(DecimalSum::default(), DecimalSum::plus)
                 .text()
         };
         assert_eq!(sum(&["21.50", "3.1"]), "24.60");
