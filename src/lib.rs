@@ -26,8 +26,8 @@
 //! `http/error.rs` is the one error → status table for both. `config.rs` turns flags, env and
 //! the config file (`cli.rs` holds clap's structs) into one command's validated settings;
 //! `main.rs` dispatches on them; `app.rs` wires the server together and owns the shutdown
-//! order. `record.rs` is the shared vocabulary, `units.rs` the duration and size parsers,
-//! `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
+//! order. `record.rs` is the shared vocabulary, `secret.rs` the secret type, `units.rs` the
+//! duration and size parsers, `client.rs` the `logs`/`tail` client, `synth/` realistic Heroku traffic for benches and the
 //! load driver. The project's reference (drain contract, wire facts) is in `docs/`.
 //!
 //! The pages (`http/pages.rs`, files embedded from `web/`) are static shells whose scripts read
@@ -51,6 +51,7 @@ pub mod query;
 pub mod record;
 pub mod rules;
 mod scan;
+pub mod secret;
 pub mod store;
 pub mod synth;
 pub mod units;

@@ -2,8 +2,8 @@
 //! and its validated form. The filter is a `/logs` query string, checked by the `/logs`
 //! parser itself; every error names the key at fault.
 
-use crate::config::Secret;
 use crate::query::params::parse_log_query;
+use crate::secret::Secret;
 use crate::store::filter::LogFilter;
 use crate::units::parse_duration;
 use chrono::{DateTime, Utc};

@@ -3,8 +3,8 @@
 //! `Bearer TOKEN` (an app's drain token, a space token, or the quick-start token).
 
 use super::error::HttpError;
-use crate::config::Secret;
 use crate::record::AppName;
+use crate::secret::Secret;
 use crate::store::apps::{constant_time_eq, hash_token};
 use crate::store::spaces::BearerOwner;
 use crate::store::Store;

@@ -10,13 +10,13 @@ pub use tail::tail;
 
 use super::error::HttpError;
 use super::AppState;
-use crate::config::Secret;
 use crate::query::format::{self, rfc3339};
 use crate::query::params::{
     self, parse_log_query, Format, LogQuery, ParamError, DEFAULT_LINES, MAX_LINES,
 };
 use crate::query::{codes, OPENAPI_JSON};
 use crate::record::Kind;
+use crate::secret::Secret;
 use crate::store::apps::{constant_time_eq, hash_token};
 use crate::store::filter::{LogFilter, TimeRange};
 use crate::store::read::{micros_to_utc, GroupBy, LineRow};

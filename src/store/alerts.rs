@@ -5,7 +5,7 @@
 
 use super::{Store, StoreError};
 use crate::alerts::{AlertKind, Format, Rule, Target};
-use crate::config::Secret;
+use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -16,6 +16,21 @@ use std::collections::{BTreeMap, HashMap};
 /// values: a 30-day read adds up about 7 four-day rows per key instead of 29 day rows.
 pub const SPANS_SECS: [i32; 5] = [60, 3_600, 21_600, 86_400, 345_600];
 
+/// The runtime-metrics samples the metric rollups sum and `/metrics` averages, in output
+/// order.
+pub const METRIC_KEYS: &[&str] = &[
+    "memory_total",
+    "memory_rss",
+    "memory_swap",
+    "memory_cache",
+    "memory_quota",
+    "memory_pgpgin",
+    "memory_pgpgout",
+    "load_avg_1m",
+    "load_avg_5m",
+    "load_avg_15m",
+];
+
 const MINUTE_US: i64 = 60_000_000;
 
 /// The groupings of router lines, one per `/stats/requests?by=` family.

@@ -360,19 +360,9 @@ pub struct RuleTotal {
     pub count: i64,
 }
 
-/// The runtime-metrics samples `/metrics` averages, in output order.
-pub const METRIC_KEYS: &[&str] = &[
-    "memory_total",
-    "memory_rss",
-    "memory_swap",
-    "memory_cache",
-    "memory_quota",
-    "memory_pgpgin",
-    "memory_pgpgout",
-    "load_avg_1m",
-    "load_avg_5m",
-    "load_avg_15m",
-];
+/// The runtime-metrics samples `/metrics` averages, in output order (kept beside the rollups
+/// that sum them).
+pub use crate::store::rollup::METRIC_KEYS;
 
 /// One dyno's averages over one bucket.
 #[derive(Debug, Clone, sqlx::FromRow)]

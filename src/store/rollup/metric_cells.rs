@@ -4,9 +4,9 @@
 //! numbers, with the scale Postgres gives the sum (the largest scale of its terms), so the
 //! rows are the same, text for text, and later reads divide the same numbers.
 
+use super::METRIC_KEYS;
 use super::{floor, SPANS_SECS};
 use crate::record::{number_text, Fields, LogRecord};
-use crate::store::read::METRIC_KEYS;
 use std::collections::BTreeMap;
 
 /// An exact decimal sum: `mantissa × 10^-scale`, the scale being the largest of the terms'.

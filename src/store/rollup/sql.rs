@@ -1,9 +1,9 @@
 //! The rollup tables' SQL: the batch writer's inserts (inside its transaction), the merge
 //! maintenance runs, and the deletion that follows a dropped partition.
 
+use super::METRIC_KEYS;
 use super::{ceil, floor, Rollup, Sampled, SPANS_SECS};
 use crate::store::read::micros_to_utc;
-use crate::store::read::METRIC_KEYS;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
