@@ -11,7 +11,8 @@
 use super::error::{HttpError, OtlpError};
 use super::ingest::{commit, count_request, header_str, now_us, read_body};
 use super::AppState;
-use crate::otlp::{self, map::MapSettings, response, Encoding, Line, Routing};
+use crate::ingest::IngestError;
+use crate::otlp::{self, map::MapSettings, response, Encoding, Routing};
 use crate::pipeline;
 use crate::record::AppName;
 use crate::store::rollup::Rollup;
@@ -73,14 +74,11 @@ async fn receive(
         _ => None,
     };
 
-    // 3. The body, bounded before and after decompression, then decoded.
+    // 3. The body, bounded before and after decompression.
     let body = read_body(limits, headers, body).await?;
-    let request =
-        otlp::decode(&body, encoding).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    let ledger_id = ledger_id(&body, encoding);
-    drop(body);
 
-    // 4. The pure mapping: one syslog line per record, with its telemetry.
+    // 4. Decoded and mapped off the async workers (the CPU-heavy part, as for drains): one
+    //    syslog line per record, with its telemetry.
     let received_us = now_us();
     let routing = match writer {
         super::auth::OtlpWriter::App(_) => Routing::OneApp,
@@ -93,17 +91,25 @@ async fn receive(
     let settings = MapSettings {
         max_attributes: limits.otlp_max_attributes,
     };
-    let mut mapped = otlp::lines(&request, routing, &drain_tags, settings, received_us);
-    drop(request);
+    let decoded = blocking(retry_after, move || {
+        let request = otlp::decode(&body, encoding)?;
+        let ledger_id = ledger_id(&body, encoding);
+        drop(body);
+        let mapped = otlp::lines(&request, routing, &drain_tags, settings, received_us);
+        Ok::<_, otlp::DecodeError>((ledger_id, mapped))
+    })
+    .await?;
+    let (ledger_id, mut mapped) = decoded.map_err(|e| HttpError::BadRequest(e.to_string()))?;
     let metrics = state.queue.metrics();
     metrics
         .lines_received
         .fetch_add(mapped.lines.len() as u64, Relaxed);
 
     // 5. The app of every line: the credential's, or each `service.name`'s.
-    let mut by_app: BTreeMap<i64, Vec<&Line>> = BTreeMap::new();
+    let mut by_app: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
     let mut resolved: HashMap<&AppName, Option<i64>> = HashMap::new();
-    for line in &mapped.lines {
+    let mut rejected = (0u64, None::<String>);
+    for (i, line) in mapped.lines.iter().enumerate() {
         let app_id = match (writer, &line.app) {
             (super::auth::OtlpWriter::App(id), _) => Some(id),
             (_, None) => None,
@@ -117,55 +123,85 @@ async fn receive(
             },
         };
         match app_id {
-            Some(id) => by_app.entry(id).or_default().push(line),
+            Some(id) => by_app.entry(id).or_default().push(i),
             None => {
-                mapped.rejected += 1;
-                if mapped.rejection.is_none() {
-                    mapped.rejection = line.app.as_ref().map(|name| {
+                rejected.0 += 1;
+                if rejected.1.is_none() {
+                    rejected.1 = line.app.as_ref().map(|name| {
                         format!("app {name} (service.name) belongs to another credential")
                     });
                 }
             }
         }
     }
+    drop(resolved);
+    mapped.rejected += rejected.0;
+    if mapped.rejection.is_none() {
+        mapped.rejection = rejected.1;
+    }
+    let (rejected, rejection) = (mapped.rejected, mapped.rejection.take());
 
-    // 6. Per app, the pipeline (classify, rules, encode); then queue every job, wait for all.
-    let jobs = by_app.into_iter().map(|(app_id, lines)| {
-        let ctx = pipeline::Context {
-            app_id,
-            received_us,
-            tags: None,
-            frame_id: Some(&ledger_id),
-            max_frame: limits.max_frame_bytes,
-        };
-        let prepared = pipeline::run_otlp(lines, &ctx, &state.rules);
-        Job {
-            app_id,
-            frame_id: Some(ledger_id.clone()),
-            lines: prepared.lines(),
-            rows: prepared.rows,
-            dropped: prepared.dropped,
-            msg_count_mismatch: None,
-            frame_length_mismatches: 0,
-            logplex_drain_token: None,
-            rule_events: prepared.rule_events,
-            rollup: Rollup::of(app_id, &prepared.records),
-        }
-    });
-    let jobs: Vec<Job> = jobs.collect();
+    // 6. Per app, the pipeline (classify, rules, encode), off the async workers; then queue
+    //    every job and wait for all.
+    let rules = std::sync::Arc::clone(&state.rules);
+    let max_frame = limits.max_frame_bytes;
+    let jobs: Vec<Job> = blocking(retry_after, move || {
+        by_app
+            .into_iter()
+            .map(|(app_id, at)| {
+                let ctx = pipeline::Context {
+                    app_id,
+                    received_us,
+                    tags: None,
+                    frame_id: Some(&ledger_id),
+                    max_frame,
+                };
+                let prepared =
+                    pipeline::run_otlp(at.iter().map(|&i| &mapped.lines[i]), &ctx, &rules);
+                Job {
+                    app_id,
+                    frame_id: Some(ledger_id.clone()),
+                    lines: prepared.lines(),
+                    rows: prepared.rows,
+                    dropped: prepared.dropped,
+                    msg_count_mismatch: None,
+                    frame_length_mismatches: 0,
+                    logplex_drain_token: None,
+                    rule_events: prepared.rule_events,
+                    rollup: Rollup::of(app_id, &prepared.records),
+                }
+            })
+            .collect()
+    })
+    .await?;
     drop(turn);
     let commits = futures_util::future::join_all(jobs.into_iter().map(|job| commit(state, job)));
     for outcome in commits.await {
         outcome?;
     }
 
-    let body = response::success(encoding, mapped.rejected, mapped.rejection.as_deref());
+    let body = response::success(encoding, rejected, rejection.as_deref());
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, encoding.content_type())],
         body,
     )
         .into_response())
+}
+
+/// Runs CPU-heavy work on the blocking pool; a panic there is a panic here, and a runtime
+/// shutting down is a 503.
+async fn blocking<T: Send + 'static>(
+    retry_after: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HttpError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(out) => Ok(out),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(HttpError::unavailable(IngestError::Closed, retry_after)),
+        },
+    }
 }
 
 /// The frame-ledger id of an export: `otlp-` and 128 bits of SHA-256 of the decoded body and
