@@ -3,9 +3,9 @@
 //! maintenance compacts the past days, compared byte for byte (every page of every cursor
 //! walk, which crosses from the hot day into the compact ones); every `raw` rebuilt exactly.
 
-use crate::helpers::{basic, post_sample, sample_posts, TestApp};
+use crate::helpers::{basic, maintain, post_sample, sample_posts, TestApp};
 use chrono::{DateTime, Duration as Days, Utc};
-use logdrain::store::partitions::{Policy, Report};
+use logdrain::store::partitions::Policy;
 use logdrain::store::Store;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -17,22 +17,6 @@ use lines::{line_strategy, post_all, query_strategy, Gen, APPS};
 
 const DRAIN: &str = "s3cr3t-t0ken";
 const API: &str = "api-token-0123456789abcdef";
-
-/// Runs maintenance as of `now`, waiting while another run holds the lock.
-pub async fn maintain(store: &Store, policy: &Policy, now: DateTime<Utc>) -> Report {
-    for _ in 0..200 {
-        let report = store
-            .maintain(policy, now.timestamp_micros())
-            .await
-            .expect("maintain");
-        if report.ran {
-            assert!(report.errors.is_empty(), "{:?}", report.errors);
-            return report;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("maintenance lock never free");
-}
 
 async fn get(app: &TestApp, path: &str) -> (u16, String) {
     let res = app

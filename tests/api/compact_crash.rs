@@ -3,7 +3,7 @@
 //! after each interruption, and after the compaction finally completes, every line (id, raw,
 //! message, every column) reads back exactly once, and the API pages the same.
 
-use crate::compact::maintain;
+use crate::helpers::maintain;
 use crate::helpers::{basic, own_cluster, TestApp};
 use chrono::{Duration as Days, Utc};
 use logdrain::store::partitions::Policy;

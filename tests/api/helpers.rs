@@ -362,6 +362,19 @@ pub async fn own_cluster() -> (PrivateCluster, String) {
 }
 
 impl TestApp {
+    /// `GET path` with a bearer token, asserting `200`; the body as text.
+    pub async fn get_ok(&self, path: &str, token: &str) -> String {
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200, "{path}");
+        res.text().await.expect("text")
+    }
+
     /// `GET path` as text (for unauthenticated endpoints such as `/metrics`).
     pub async fn get_text(&self, path: &str) -> String {
         self.client

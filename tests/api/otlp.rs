@@ -127,15 +127,7 @@ pub fn exporter(
 }
 
 async fn get_json(app: &TestApp, path: &str) -> Value {
-    let res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(API)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(res.status(), 200, "{path}");
-    res.json().await.expect("json")
+    serde_json::from_str(&app.get_ok(path, API).await).expect("json")
 }
 
 #[tokio::test]
@@ -292,19 +284,6 @@ async fn an_export_retried_whole_is_stored_once() {
     app.stop().await.expect("stop");
 }
 
-/// Reads `path` as text.
-async fn get_text(app: &TestApp, path: &str) -> String {
-    let res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(API)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(res.status(), 200, "{path}");
-    res.text().await.expect("text")
-}
-
 #[tokio::test]
 async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
     use logdrain::store::partitions::Policy;
@@ -330,7 +309,7 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
     ];
     let mut before = Vec::new();
     for r in &reads {
-        before.push(get_text(&app, r).await);
+        before.push(app.get_ok(r, API).await);
     }
     assert_eq!(before[0].lines().count(), 2, "{}", before[0]);
     assert_eq!(before[3].lines().count(), 1, "{}", before[3]);
@@ -342,7 +321,7 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
         ..Policy::default()
     };
     let later = chrono::Utc::now() + chrono::Duration::days(2);
-    let report = crate::compact::maintain(&app.store, &compact, later).await;
+    let report = crate::helpers::maintain(&app.store, &compact, later).await;
     assert!(!report.compacted.is_empty(), "{report:?}");
     let (hot, chunks, covered): (i64, i64, bool) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM lines), (SELECT count(*) FROM line_chunks), \
@@ -353,7 +332,7 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
     .expect("tiers");
     assert_eq!((hot, chunks, covered), (0, 1, true));
     for (r, want) in reads.iter().zip(&before) {
-        assert_eq!(&get_text(&app, r).await, want, "{r} after compaction");
+        assert_eq!(&app.get_ok(r, API).await, want, "{r} after compaction");
     }
     // psql reads the trace ids of both tiers too.
     let (between, all, with_fields): (i64, i64, i64) = sqlx::query_as(
@@ -370,7 +349,8 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
     // A trace that is not there is not found.
     let other = "0123456789abcdef0123456789abcdef";
     assert_eq!(
-        get_text(&app, &format!("/api/apps/shop/requests/{other}")).await,
+        app.get_ok(&format!("/api/apps/shop/requests/{other}"), API)
+            .await,
         ""
     );
     // The partition's id filter: 256 blocks for the app, and the lookups read through it.
@@ -385,17 +365,21 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
         .await
         .expect("legacy partition");
     for (r, want) in reads.iter().zip(&before) {
-        assert_eq!(&get_text(&app, r).await, want, "{r} without id blocks");
+        assert_eq!(&app.get_ok(r, API).await, want, "{r} without id blocks");
     }
     // Maintenance builds the blocks of such a partition from its chunks.
-    crate::compact::maintain(&app.store, &compact, later).await;
+    crate::helpers::maintain(&app.store, &compact, later).await;
     let blocks: i64 = sqlx::query_scalar("SELECT count(*) FROM id_blocks")
         .fetch_one(app.store.pool())
         .await
         .expect("blocks");
     assert_eq!(blocks, 256, "rebuilt");
     for (r, want) in reads.iter().zip(&before) {
-        assert_eq!(&get_text(&app, r).await, want, "{r} with rebuilt id blocks");
+        assert_eq!(
+            &app.get_ok(r, API).await,
+            want,
+            "{r} with rebuilt id blocks"
+        );
     }
     // A chunk compacted before trace ids went into its filter is read, and answers the same.
     sqlx::query("UPDATE line_chunks SET ids_cover_traces = false")
@@ -403,7 +387,7 @@ async fn a_trace_is_found_by_its_id_in_the_compact_tier_as_in_the_rows() {
         .await
         .expect("legacy chunk");
     for (r, want) in reads.iter().zip(&before) {
-        assert_eq!(&get_text(&app, r).await, want, "{r} from a legacy chunk");
+        assert_eq!(&app.get_ok(r, API).await, want, "{r} from a legacy chunk");
     }
     app.stop().await.expect("stop");
 }

@@ -107,15 +107,7 @@ async fn post(app: &TestApp, lines: &[String], frame_id: Option<&str>) {
 }
 
 async fn body(app: &TestApp, path: &str) -> String {
-    let res = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(API)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(res.status(), 200, "{path}");
-    res.text().await.expect("text")
+    app.get_ok(path, API).await
 }
 
 /// Posts `n` generated lines spread over `[from_us, to_us)` in bodies of 50 (one batch row set
