@@ -78,7 +78,7 @@ async fn receive(
     let (max_lines, max_frame) = (limits.max_lines, limits.max_frame_bytes);
     let rules = std::sync::Arc::clone(&state.rules);
     let job_frame_id = frame_id.clone();
-    let parsed = tokio::task::spawn_blocking(move || {
+    let parsed = blocking(limits.retry_after, move || {
         let frames = logplex::frames(&body, max_frame)
             .take(max_lines.saturating_add(1))
             .count();
@@ -105,24 +105,11 @@ async fn receive(
             rule_events: prepared.rule_events,
         })
     })
-    .await;
-    let prepared = match parsed {
-        Ok(Some(done)) => done,
-        Ok(None) => {
-            return Err(HttpError::TooLargeToStore(format!(
-                "request holds more than {max_lines} lines (LOGDRAIN_MAX_LINES)"
-            )))
-        }
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            // The runtime is shutting down.
-            Err(_) => {
-                return Err(HttpError::unavailable(
-                    IngestError::Closed,
-                    limits.retry_after,
-                ))
-            }
-        },
+    .await?;
+    let Some(prepared) = parsed else {
+        return Err(HttpError::TooLargeToStore(format!(
+            "request holds more than {max_lines} lines (LOGDRAIN_MAX_LINES)"
+        )));
     };
     let metrics = state.queue.metrics();
     metrics
@@ -156,6 +143,21 @@ async fn receive(
     drop(turn);
     commit(state, job).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs CPU-heavy work on the blocking pool; a panic there is a panic here, and a runtime
+/// shutting down is a 503.
+pub(super) async fn blocking<T: Send + 'static>(
+    retry_after: std::time::Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HttpError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(out) => Ok(out),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(HttpError::unavailable(IngestError::Closed, retry_after)),
+        },
+    }
 }
 
 /// What a body became, owned (the pipeline's records borrow the body, which stays behind on

@@ -9,9 +9,8 @@
 //! (`FRAME_LEDGER_KEEP`, a day) is answered `200` and writes nothing twice.
 
 use super::error::{HttpError, OtlpError};
-use super::ingest::{commit, count_request, header_str, now_us, read_body};
+use super::ingest::{blocking, commit, count_request, header_str, now_us, read_body};
 use super::AppState;
-use crate::ingest::IngestError;
 use crate::otlp::{self, map::MapSettings, response, Encoding, Routing};
 use crate::pipeline;
 use crate::record::AppName;
@@ -187,21 +186,6 @@ async fn receive(
         body,
     )
         .into_response())
-}
-
-/// Runs CPU-heavy work on the blocking pool; a panic there is a panic here, and a runtime
-/// shutting down is a 503.
-async fn blocking<T: Send + 'static>(
-    retry_after: std::time::Duration,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, HttpError> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(out) => Ok(out),
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(_) => Err(HttpError::unavailable(IngestError::Closed, retry_after)),
-        },
-    }
 }
 
 /// The frame-ledger id of an export: `otlp-` and 128 bits of SHA-256 of the decoded body and
