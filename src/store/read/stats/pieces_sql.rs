@@ -1,6 +1,7 @@
 //! The aggregates read in pieces (docs/rollups.md): whole buckets from the rollup tables, the
 //! edges of the range from the lines of both tiers, added up in one statement.
 
+use super::lines_sql::percentiles_of;
 use super::{GroupBy, CODE_PRUNE, METRIC_KEYS, ROUTER_COLUMNS, ROUTER_PRUNE};
 use crate::store::filter::StatusRange;
 use crate::store::read::compact::both_tiers_between;
@@ -49,46 +50,19 @@ pub(super) fn requests(by: GroupBy, dim: Dim, pieces: &Pieces) -> (String, Binds
             binds.spans(&pieces.rollups)
         ));
     }
-    // Exact percentile_cont from a histogram: the (key, service_ms) groups summed, then the
-    // values at the percentile positions read off the running counts.
-    let pct = |p: &str, name: &str| {
-        format!(
-            "min(ms) FILTER (WHERE upto > floor({p} * (n - 1))) AS {name}_lo, \
-             min(ms) FILTER (WHERE upto > ceil({p} * (n - 1))) AS {name}_hi"
-        )
-    };
-    let interp = |p: &str, name: &str| {
-        format!(
-            "({name}_lo + ({p} * (n - 1) - floor({p} * (n - 1))) * ({name}_hi - {name}_lo))::float8 AS {name}_ms"
-        )
-    };
-    let sql = format!(
-        "WITH r AS ( \
-           SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
-           FROM ({}) p GROUP BY 1, 2 \
-         ), g AS ( \
-           SELECT key, ms, c, e, b, \
-                  sum(c) OVER (PARTITION BY key ORDER BY ms ROWS UNBOUNDED PRECEDING) AS upto, \
-                  sum(c) FILTER (WHERE ms IS NOT NULL) OVER (PARTITION BY key) AS n \
-           FROM r \
-         ), s AS ( \
-           SELECT key, sum(c)::int8 AS count, sum(e)::int8 AS errors, max(ms) AS max_ms, \
-                  COALESCE(sum(b), 0)::int8 AS bytes, max(n) AS n, {}, {}, {} \
-           FROM g GROUP BY key \
-         ) \
-         SELECT key, count, errors, {}, {}, {}, max_ms, bytes FROM s \
-         ORDER BY count DESC, s.key LIMIT $2",
-        parts_or_empty(
-            &parts,
-            "SELECT NULL::text AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, \
-             NULL::numeric AS b WHERE false"
+    // The (key, service_ms) groups of every piece summed, then the percentiles.
+    let sql = percentiles_of(
+        &format!(
+            "SELECT key, ms, sum(c)::int8 AS c, sum(e)::int8 AS e, sum(b) AS b \
+             FROM ({}) p GROUP BY 1, 2",
+            parts_or_empty(
+                &parts,
+                "SELECT NULL::text AS key, NULL::int4 AS ms, 0::int8 AS c, 0::int8 AS e, \
+                 NULL::numeric AS b WHERE false"
+            )
         ),
-        pct("0.5", "p50"),
-        pct("0.95", "p95"),
-        pct("0.99", "p99"),
-        interp("0.5", "p50"),
-        interp("0.95", "p95"),
-        interp("0.99", "p99"),
+        "key",
+        "$2",
     );
     (sql, binds)
 }
