@@ -5,6 +5,7 @@
 //! `INSERT … SELECT FROM UNNEST(…)` with the same rows (benches/store_write.rs): binary COPY
 //! is the faster of the two, so the write path uses it.
 
+use crate::logplex::timestamp::format_micros;
 use crate::record::{write_fields_json, Fields, LogRecord};
 
 /// Columns in the order [`encode_rows`] writes them; the writer's COPY statement uses this.
@@ -37,7 +38,11 @@ pub struct RowContext<'a> {
 }
 
 /// Appends one binary COPY tuple per record to `out`.
+///
+/// `raw` is written NULL when it is exactly what the database rebuilds from the other columns
+/// (see [`raw_is_rebuilt`]): nearly every Logplex line, so a hot row holds its text once.
 pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord<'_>]) {
+    let mut scratch = Vec::with_capacity(512);
     for rec in records {
         out.extend_from_slice(&FIELDS_PER_ROW.to_be_bytes());
         put_i64(out, ctx.app_id);
@@ -49,7 +54,11 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
         put_bytes(out, rec.kind.as_str().as_bytes());
         put_i16(out, rec.level.severity());
         put_bytes(out, rec.message.as_bytes());
-        put_bytes(out, &rec.raw);
+        if raw_is_rebuilt(rec, &mut scratch) {
+            put_null(out);
+        } else {
+            put_bytes(out, &rec.raw);
+        }
         let telemetry = rec.telemetry.as_deref();
         // An OTLP line's tags already hold the request's drain tags and its attributes.
         match telemetry.and_then(|t| t.tags.as_deref()).or(ctx.tags) {
@@ -79,6 +88,62 @@ pub fn encode_rows(out: &mut Vec<u8>, ctx: &RowContext<'_>, records: &[LogRecord
         put_opt(out, telemetry.and_then(|t| t.trace_id.as_deref()), put_str);
         put_opt(out, telemetry.and_then(|t| t.span_id.as_deref()), put_str);
     }
+}
+
+/// Whether `rec.raw` is byte for byte what the SQL function `line_raw(pri, ts, source, dyno,
+/// message)` (migration 0005) returns: `<PRI>1 YYYY-MM-DDTHH:MM:SS.UUUUUU+00:00 host SOURCE
+/// DYNO - MESSAGE` and LF, the header Logplex writes. Such a line's `raw` is stored NULL and
+/// rebuilt on read. Only years 1000–9999 are claimed, where `to_char`'s `YYYY` and this
+/// formatter agree; anything else (no PRI, another timestamp spelling, invalid UTF-8, NULs,
+/// colour codes, redaction, an OTLP line without LF) keeps its bytes.
+pub fn raw_is_rebuilt(rec: &LogRecord<'_>, scratch: &mut Vec<u8>) -> bool {
+    const YEAR_1000_US: i64 = -30_610_224_000_000_000;
+    const YEAR_10000_US: i64 = 253_402_300_800_000_000;
+    let Some(pri) = rec.pri else {
+        return false;
+    };
+    if !(YEAR_1000_US..YEAR_10000_US).contains(&rec.ts_us) {
+        return false;
+    }
+    let (source, dyno, message) = (
+        rec.source.as_bytes(),
+        rec.dyno.as_bytes(),
+        rec.message.as_bytes(),
+    );
+    // Header (at most 4 + 1 + 32 + 6 bytes), the three texts, separators and LF.
+    if rec.raw.len() != header_len(pri) + source.len() + dyno.len() + message.len() + 1 {
+        return false;
+    }
+    scratch.clear();
+    scratch.push(b'<');
+    if pri >= 100 {
+        scratch.push(b'0' + pri / 100);
+    }
+    if pri >= 10 {
+        scratch.push(b'0' + pri / 10 % 10);
+    }
+    scratch.push(b'0' + pri % 10);
+    scratch.extend_from_slice(b">1 ");
+    format_micros(rec.ts_us, scratch);
+    scratch.extend_from_slice(b" host ");
+    scratch.extend_from_slice(source);
+    scratch.push(b' ');
+    scratch.extend_from_slice(dyno);
+    scratch.extend_from_slice(b" - ");
+    scratch.extend_from_slice(message);
+    scratch.push(b'\n');
+    scratch[..] == rec.raw[..]
+}
+
+/// Bytes of the rebuilt raw besides the source, dyno and message (and the final LF):
+/// `<PRI>1 `, the 32-byte timestamp, ` host `, ` ` and ` - `.
+fn header_len(pri: u8) -> usize {
+    let digits = match pri {
+        0..=9 => 1,
+        10..=99 => 2,
+        _ => 3,
+    };
+    1 + digits + 3 + 32 + 6 + 1 + 3
 }
 
 /// The `fields` jsonb value, written in place (length patched afterwards), or NULL.

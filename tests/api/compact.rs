@@ -241,7 +241,7 @@ async fn compacted_days_answer_every_query_byte_for_byte() {
     };
     maintain(&app.store, &rows_only, now).await;
     let before = answers(&app, &queries, &rids, now).await;
-    let raw_before = raws(&app.store, "lines").await;
+    let raw_before = raws(&app.store, "all_lines").await;
 
     let compact = Policy {
         compact_after: Some(Duration::from_secs(3600)),
@@ -317,7 +317,7 @@ async fn sample_posts_keep_every_raw_byte_after_compaction() {
     }
     let now = Utc::now();
     maintain(&app.store, &Policy::default(), now).await;
-    let before = raws(&app.store, "lines").await;
+    let before = raws(&app.store, "all_lines").await;
     assert!(before.len() > 50);
     let compact = Policy {
         compact_after: Some(Duration::from_secs(3600)),

@@ -22,7 +22,7 @@ async fn post(app: &TestApp, body: Vec<u8>, extra: &[(&str, &str)]) -> reqwest::
 }
 
 async fn raws(app: &TestApp) -> Vec<Vec<u8>> {
-    sqlx::query_scalar("SELECT raw FROM lines ORDER BY id")
+    sqlx::query_scalar("SELECT raw FROM all_lines ORDER BY id")
         .fetch_all(app.store.pool())
         .await
         .expect("raws")
@@ -70,11 +70,12 @@ async fn broken_frames_are_stored_raw_and_answered_204() {
         assert!(stored <= body.len(), "{what}");
     }
     // Invalid bytes are kept exactly in raw; the text is searchable and clean.
-    let (message, raw): (String, Vec<u8>) =
-        sqlx::query_as("SELECT message, raw FROM lines WHERE raw LIKE '%caf%' ORDER BY id LIMIT 1")
-            .fetch_one(app.store.pool())
-            .await
-            .expect("row");
+    let (message, raw): (String, Vec<u8>) = sqlx::query_as(
+        "SELECT message, raw FROM all_lines WHERE raw LIKE '%caf%' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("row");
     assert!(raw.windows(2).any(|w| w == b"\xe9 "));
     assert!(raw.contains(&0));
     assert_eq!(message, "caf\u{FFFD} \u{FFFD} red\u{7}");
@@ -117,7 +118,7 @@ async fn many_tiny_frames_huge_lines_and_gzip_bombs_are_bounded() {
     let mut body = format!("{} ", line.len()).into_bytes();
     body.extend_from_slice(&line);
     assert_eq!(post(&app, body, &[]).await.status(), 204);
-    let longest: i32 = sqlx::query_scalar("SELECT max(length(raw)) FROM lines")
+    let longest: i32 = sqlx::query_scalar("SELECT max(length(raw)) FROM all_lines")
         .fetch_one(app.store.pool())
         .await
         .expect("max");

@@ -207,7 +207,7 @@ async fn secrets_are_redacted_before_storage_and_drops_and_samples_are_counted()
         clean_line().split_once(" - ").expect("msg").1
     );
     let raw: Vec<u8> =
-        sqlx::query_scalar("SELECT raw FROM lines WHERE message LIKE 'Completed 200 OK%'")
+        sqlx::query_scalar("SELECT raw FROM all_lines WHERE message LIKE 'Completed 200 OK%'")
             .fetch_one(app.store.pool())
             .await
             .expect("raw");

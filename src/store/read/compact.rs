@@ -100,16 +100,25 @@ pub(super) fn both_tiers_between(cols: &[&str], prune: &str, since: &str, until:
 /// conditions. For reads by id (the log viewer's line context).
 pub(super) fn all_of_app(app_id: i64, prune: &str) -> String {
     let cols: Vec<&str> = API_COLUMNS.iter().copied().chain(["pri", "raw"]).collect();
-    let mut chunk = unnest_from(&cols);
-    chunk = chunk.replacen(
-        "u.raw",
-        "COALESCE(u.raw, line_raw(u.pri, u.ts, u.source, u.dyno, u.message)) AS raw",
-        1,
-    );
+    // Both tiers store `raw` NULL where line_raw() rebuilds it (migrations 0005 and 0014).
+    let rebuilt = |t: &str| {
+        format!("COALESCE({t}raw, line_raw({t}pri, {t}ts, {t}source, {t}dyno, {t}message)) AS raw")
+    };
+    let chunk = unnest_from(&cols).replacen("u.raw", &rebuilt("u."), 1);
+    let list = cols
+        .iter()
+        .map(|c| {
+            if *c == "raw" {
+                rebuilt("")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "(SELECT app_id, {list} FROM lines WHERE app_id = {app_id} \
           UNION ALL {chunk} AND c.app_id = {app_id} {prune})) lines",
-        list = cols.join(", "),
     )
 }
 
