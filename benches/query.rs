@@ -256,7 +256,8 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
     .await?;
     let per = |b: i64| b as f64 / lines.max(1) as f64;
     let (raw, message): (f64, f64) = sqlx::query_as(
-        "SELECT COALESCE(avg(octet_length(raw)), 0)::float8, \
+        "SELECT COALESCE(avg(octet_length(COALESCE(raw, \
+                    line_raw(pri, ts, source, dyno, message)))), 0)::float8, \
                 COALESCE(avg(octet_length(message)), 0)::float8 \
          FROM lines TABLESAMPLE SYSTEM (0.5)",
     )

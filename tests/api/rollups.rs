@@ -258,13 +258,17 @@ async fn a_retried_frame_adds_nothing_to_the_rollups() {
     app.stop().await.unwrap();
 }
 
-/// The rollup tables as sorted text, merged.
+/// The rollup tables as sorted text, merged; histograms as (value, count) pairs, whichever
+/// form a row stores.
 async fn snapshot(app: &TestApp) -> Vec<String> {
     app.store.merge_rollups().await.unwrap();
     sqlx::query_scalar(
         "SELECT t FROM ( \
            SELECT format('%s', r) AS t FROM (SELECT app_id, span_secs, bucket, dim, key, count, \
-             errors, bytes, ms, ms_count FROM request_rollups) r \
+             errors, bytes, h.ms, h.ms_count FROM request_rollups, LATERAL ( \
+               SELECT array_agg(v ORDER BY v) AS ms, array_agg(k ORDER BY v) AS ms_count \
+               FROM (SELECT v, sum(COALESCE(k, 1)) AS k FROM unnest(ms, ms_count) AS u(v, k) \
+                     GROUP BY v) p) h) r \
            UNION ALL SELECT format('%s', c) FROM (SELECT app_id, span_secs, bucket, code, \"desc\", \
              count, first_seen, last_seen FROM code_rollups) c \
            UNION ALL SELECT format('%s', m) FROM (SELECT app_id, span_secs, bucket, dyno, samples, \
@@ -285,6 +289,14 @@ async fn the_sql_backfill_computes_the_rows_ingest_writes() {
     load(&app, &mut rng, 600, now - 50 * 3_600_000_000, now).await;
     let written = snapshot(&app).await;
     assert!(written.len() > 100);
+    // Ingest and the merge wrote both forms of histogram (multisets where smaller).
+    let (multisets, counted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE ms_count IS NULL), count(ms_count) FROM request_rollups",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(multisets > 0 && counted > 0, "{multisets} {counted}");
     sqlx::raw_sql(
         "DELETE FROM request_rollups; DELETE FROM code_rollups; DELETE FROM metric_rollups; \
          SELECT logdrain_rollup_lines('-infinity', 'infinity');",

@@ -93,7 +93,7 @@ impl Store {
         app_id: i64,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
-        type Piece = (DateTime<Utc>, i64, i64, i64, Vec<Option<i32>>, Vec<i64>);
+        type Piece = (DateTime<Utc>, i64, i64, i64, Vec<Option<i32>>, Option<Vec<i64>>);
         let rows: Vec<Piece> = self
             .read(move |c| {
                 Box::pin(async move {
@@ -109,7 +109,7 @@ impl Store {
             buckets
                 .entry(key)
                 .or_default()
-                .add(count, errors, bytes, &ms, &ms_count);
+                .add(count, errors, bytes, &ms, ms_count.as_deref());
         }
         Ok(histogram::finish(buckets, limit))
     }

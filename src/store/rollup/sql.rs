@@ -2,7 +2,7 @@
 //! maintenance runs, and the deletion that follows a dropped partition.
 
 use super::METRIC_KEYS;
-use super::{ceil, floor, Rollup, Sampled, SPANS_SECS};
+use super::{ceil, floor, Cell, Rollup, Sampled, SPANS_SECS};
 use crate::store::read::micros_to_utc;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -17,6 +17,47 @@ fn bin(secs: &str, col: &str) -> String {
 
 /// Every width of `SPANS_SECS`, as a relation `s(secs)`.
 const SPANS_VALUES: &str = "(VALUES (60), (3600), (21600), (86400), (345600)) AS s(secs)";
+
+/// A histogram is stored as a multiset (`ms` with repeats, `ms_count` NULL) when its lines
+/// are fewer than this many times its distinct values: then 4 bytes a line cost less than
+/// 12 bytes a distinct value. Minute rows nearly always are (most service times of a key in
+/// a minute are distinct); coarse rows nearly never. The SQL merge uses the same rule.
+pub(crate) const MULTISET_BELOW: i64 = 3;
+
+/// `cell`'s histogram as the text of the `ms` and `ms_count` arrays (one text per row, since
+/// UNNEST cannot take ragged arrays): values ascending with a final NULL for the lines
+/// without one, either each value once with its count or, when that is smaller (see
+/// [`MULTISET_BELOW`]), each value once per line and no counts.
+fn histogram_literals(cell: &Cell) -> (String, Option<String>) {
+    let distinct = cell.hist.len() as i64 + i64::from(cell.no_ms > 0);
+    let lines: i64 = cell.hist.values().sum::<i64>() + cell.no_ms;
+    let multiset = lines < MULTISET_BELOW * distinct;
+    let (mut values, mut counts) = (String::from("{"), String::from("{"));
+    let runs = cell
+        .hist
+        .iter()
+        .map(|(v, n)| (Some(*v), *n))
+        .chain((cell.no_ms > 0).then_some((None, cell.no_ms)));
+    for (v, n) in runs {
+        let text = v.map_or_else(|| "NULL".to_owned(), |v| v.to_string());
+        if multiset {
+            for _ in 0..n {
+                let _ = write!(values, "{text},");
+            }
+        } else {
+            let _ = write!(values, "{text},");
+            let _ = write!(counts, "{n},");
+        }
+    }
+    values.pop();
+    values.push('}');
+    if multiset {
+        return (values, None);
+    }
+    counts.pop();
+    counts.push('}');
+    (values, Some(counts))
+}
 
 /// Writes `rollup` (the sum of a batch's requests) as unmerged rows, in the caller's
 /// transaction.
@@ -48,20 +89,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, rollup: &Rollup) -> Result<(
                 count.push(c.count);
                 errors.push(c.errors);
                 bytes.push(c.bytes);
-                // Array literals: one text per row, since UNNEST cannot take ragged arrays.
-                let (mut values, mut counts) = (String::from("{"), String::from("{"));
-                for (v, n) in &c.hist {
-                    let _ = write!(values, "{v},");
-                    let _ = write!(counts, "{n},");
-                }
-                if c.no_ms > 0 {
-                    values.push_str("NULL,");
-                    let _ = write!(counts, "{},", c.no_ms);
-                }
-                values.pop();
-                counts.pop();
-                values.push('}');
-                counts.push('}');
+                let (values, counts) = histogram_literals(c);
                 ms.push(values);
                 ms_count.push(counts);
             }
@@ -238,16 +266,26 @@ impl Table {
             Table::Requests => format!(
                 "INSERT INTO {t} (app_id, span_secs, bucket, dim, key, count, errors, bytes, ms, \
                    ms_count, merged) \
-                 SELECT app_id, span_secs, bucket, dim, key, sum(n)::int8, sum(e)::int8, \
-                        sum(b)::int8, array_agg(ms ORDER BY ms), array_agg(c ORDER BY ms), true \
+                 SELECT app_id, span_secs, bucket, dim, key, n, e, b, \
+                        CASE WHEN multiset THEN (SELECT array_agg(v ORDER BY v) \
+                               FROM unnest(ms, c) AS p(v, k), generate_series(1, k)) \
+                             ELSE ms END, \
+                        CASE WHEN NOT multiset THEN c END, true \
                  FROM ( \
-                   SELECT r.app_id, r.span_secs, r.bucket, r.dim, r.key, x.ms, sum(x.c)::int8 AS c, \
-                          sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n, \
-                          sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e, \
-                          sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b \
-                   FROM {src} r, unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i) \
-                   GROUP BY 1, 2, 3, 4, 5, 6 \
-                 ) h GROUP BY 1, 2, 3, 4, 5"
+                   SELECT app_id, span_secs, bucket, dim, key, sum(n)::int8 AS n, \
+                          sum(e)::int8 AS e, sum(b)::int8 AS b, array_agg(ms ORDER BY ms) AS ms, \
+                          array_agg(c ORDER BY ms) AS c, \
+                          sum(c) < {MULTISET_BELOW} * count(*) AS multiset \
+                   FROM ( \
+                     SELECT r.app_id, r.span_secs, r.bucket, r.dim, r.key, x.ms, \
+                            sum(COALESCE(x.c, 1))::int8 AS c, \
+                            sum(CASE WHEN x.i = 1 THEN r.count ELSE 0 END) AS n, \
+                            sum(CASE WHEN x.i = 1 THEN r.errors ELSE 0 END) AS e, \
+                            sum(CASE WHEN x.i = 1 THEN r.bytes ELSE 0 END) AS b \
+                     FROM {src} r, unnest(r.ms, r.ms_count) WITH ORDINALITY AS x(ms, c, i) \
+                     GROUP BY 1, 2, 3, 4, 5, 6 \
+                   ) h GROUP BY 1, 2, 3, 4, 5 \
+                 ) m"
             ),
             Table::Codes => format!(
                 "INSERT INTO {t} (app_id, span_secs, bucket, code, \"desc\", count, first_seen, \

@@ -18,20 +18,23 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
-    /// Adds a histogram piece: lines, errors, bytes and its (value, count) pairs.
+    /// Adds a histogram piece: lines, errors, bytes and its values with their counts (no
+    /// counts: each value, repeats included, is one line).
     pub(super) fn add(
         &mut self,
         count: i64,
         errors: i64,
         bytes: i64,
         ms: &[Option<i32>],
-        ms_count: &[i64],
+        ms_count: Option<&[i64]>,
     ) {
         self.count += count;
         self.errors += errors;
         self.bytes = self.bytes.saturating_add(bytes);
-        self.pairs
-            .extend(ms.iter().copied().zip(ms_count.iter().copied()));
+        match ms_count {
+            Some(counts) => self.pairs.extend(ms.iter().copied().zip(counts.iter().copied())),
+            None => self.pairs.extend(ms.iter().map(|&v| (v, 1))),
+        }
     }
 
     /// The stats of the bucket, its key written as the line query writes it.
@@ -131,9 +134,9 @@ mod tests {
                 .collect();
             let mut b = Bucket::default();
             for v in &values {
-                b.add(1, 0, 0, &[Some(*v)], &[1]);
+                b.add(1, 0, 0, &[Some(*v)], None);
             }
-            b.add(1, 1, 7, &[None], &[1]);
+            b.add(1, 1, 7, &[None], Some(&[1]));
             let key = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).expect("time");
             let s = b.stats(key);
             assert_eq!(s.count, len as i64 + 1);
@@ -147,9 +150,25 @@ mod tests {
     }
 
     #[test]
+    fn a_multiset_and_its_counted_runs_answer_the_same() {
+        let values = [Some(3), Some(3), Some(5), Some(9), Some(9), Some(9), None, None];
+        let mut multiset = Bucket::default();
+        multiset.add(8, 2, 40, &values, None);
+        let mut runs = Bucket::default();
+        runs.add(8, 2, 40, &[Some(3), Some(5), Some(9), None], Some(&[2, 1, 3, 2]));
+        let key = DateTime::<Utc>::from_timestamp(0, 0).expect("time");
+        let (a, b) = (multiset.stats(key), runs.stats(key));
+        assert_eq!(
+            (a.count, a.errors, a.bytes, a.p50_ms, a.p95_ms, a.p99_ms, a.max_ms),
+            (b.count, b.errors, b.bytes, b.p50_ms, b.p95_ms, b.p99_ms, b.max_ms)
+        );
+        assert_eq!(a.p50_ms, Some(7.0));
+    }
+
+    #[test]
     fn a_bucket_without_values_has_no_percentiles() {
         let mut b = Bucket::default();
-        b.add(3, 0, 0, &[None], &[3]);
+        b.add(3, 0, 0, &[None], Some(&[3]));
         let s = b.stats(DateTime::<Utc>::from_timestamp(0, 0).expect("time"));
         assert_eq!((s.count, s.p50_ms, s.max_ms), (3, None, None));
         assert_eq!(s.key.as_deref(), Some("1970-01-01T00:00:00Z"));

@@ -40,7 +40,7 @@ pub(super) fn requests(by: GroupBy, dim: Dim, pieces: &Pieces) -> (String, Binds
         parts.push(format!(
             "SELECT {} AS key, x.ms, x.c, x.e, x.b FROM request_rollups r \
              CROSS JOIN LATERAL ( \
-               SELECT u.ms, u.c, 0::int8 AS e, NULL::numeric AS b \
+               SELECT u.ms, COALESCE(u.c, 1) AS c, 0::int8 AS e, NULL::numeric AS b \
                FROM unnest(r.ms, r.ms_count) AS u(ms, c) \
                UNION ALL SELECT NULL::int4, 0::int8, r.errors, r.bytes::numeric \
              ) x \
