@@ -93,7 +93,14 @@ impl Store {
         app_id: i64,
         limit: i64,
     ) -> Result<Vec<RequestStats>, StoreError> {
-        type Piece = (DateTime<Utc>, i64, i64, i64, Vec<Option<i32>>, Option<Vec<i64>>);
+        type Piece = (
+            DateTime<Utc>,
+            i64,
+            i64,
+            i64,
+            Vec<Option<i32>>,
+            Option<Vec<i64>>,
+        );
         let rows: Vec<Piece> = self
             .read(move |c| {
                 Box::pin(async move {

@@ -32,7 +32,9 @@ impl Bucket {
         self.errors += errors;
         self.bytes = self.bytes.saturating_add(bytes);
         match ms_count {
-            Some(counts) => self.pairs.extend(ms.iter().copied().zip(counts.iter().copied())),
+            Some(counts) => self
+                .pairs
+                .extend(ms.iter().copied().zip(counts.iter().copied())),
             None => self.pairs.extend(ms.iter().map(|&v| (v, 1))),
         }
     }
@@ -151,11 +153,26 @@ mod tests {
 
     #[test]
     fn a_multiset_and_its_counted_runs_answer_the_same() {
-        let values = [Some(3), Some(3), Some(5), Some(9), Some(9), Some(9), None, None];
+        let values = [
+            Some(3),
+            Some(3),
+            Some(5),
+            Some(9),
+            Some(9),
+            Some(9),
+            None,
+            None,
+        ];
         let mut multiset = Bucket::default();
         multiset.add(8, 2, 40, &values, None);
         let mut runs = Bucket::default();
-        runs.add(8, 2, 40, &[Some(3), Some(5), Some(9), None], Some(&[2, 1, 3, 2]));
+        runs.add(
+            8,
+            2,
+            40,
+            &[Some(3), Some(5), Some(9), None],
+            Some(&[2, 1, 3, 2]),
+        );
         let key = DateTime::<Utc>::from_timestamp(0, 0).expect("time");
         let (a, b) = (multiset.stats(key), runs.stats(key));
         assert_eq!(
