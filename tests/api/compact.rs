@@ -360,3 +360,95 @@ async fn sample_posts_keep_every_raw_byte_after_compaction() {
     assert!(ran >= 6, "{ran} statements");
     app.stop().await.expect("stop");
 }
+
+/// q= tests a plain LIKE before the ILIKE when the term has enough characters that case
+/// cannot change (src/store/read.rs, `push_term`): the lines found must be exactly those a
+/// bare ILIKE finds, mixed case and characters that fold to ASCII letters included, on the
+/// hot rows and again once the day is compact.
+#[tokio::test]
+async fn search_answers_exactly_what_ilike_answers_on_both_tiers() {
+    use crate::helpers::{app_line, post_lines, QUICK_DRAIN};
+    let app = TestApp::spawn_with(&["--api-token", API, "--drain-token", QUICK_DRAIN]).await;
+    let texts = [
+        "request_id=3f9a0b1c-77 done",
+        "REQUEST_ID=3F9A0B1C-77 DONE",
+        "Request_Id=3f9A0b1C-77 Done",
+        "id 3f9a0b1c77 without the dash",
+        "kelvin \u{212A}ey=3f9a-0b1c and dotted \u{130}d=12-34-56",
+        "Key=3F9A-0B1C and id=12-34-56",
+        "fullwidth \u{FF13}f9a0b1c-77 is not ascii",
+        "at=error code=H12 desc=\"Request timeout\"",
+        "AT=ERROR CODE=h12",
+        "100% done_50_x\\y",
+    ];
+    let day_ago = |i: usize| Duration::from_secs(2 * 86_400 + 60 * i as u64);
+    let lines: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| app_line(day_ago(i), t))
+        .collect();
+    post_lines(&app, "shop", &lines).await;
+    let terms = [
+        "3f9a0b1c-77",
+        "key=3f9a-0b1c",
+        "id=12-34-56",
+        "at=error code=h12",
+        "0% done_50",
+        "_50_x\\y",
+        "3F9A0B1C",
+    ];
+    let found = |term: &'static str| {
+        let app = &app;
+        async move {
+            let q: String =
+                form_urlencoded::byte_serialize(format!("\"{term}\"").as_bytes()).collect();
+            let body = app
+                .get_ok(
+                    &format!("/api/apps/shop/logs?q={q}&since=10d&n=100&format=json"),
+                    API,
+                )
+                .await;
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let mut ids: Vec<i64> = v["lines"]
+                .as_array()
+                .expect("lines")
+                .iter()
+                .map(|l| {
+                    let id = l["id"].as_str().expect("id");
+                    id.parse::<i64>().expect("numeric id")
+                })
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let mut expected = Vec::new();
+    for term in terms {
+        let escaped = term
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM all_lines WHERE message ILIKE '%' || $1 || '%' ORDER BY id",
+        )
+        .bind(escaped)
+        .fetch_all(app.store.pool())
+        .await
+        .expect("ilike");
+        assert_eq!(found(term).await, ids, "hot rows, q={term}");
+        expected.push(ids);
+    }
+    assert_eq!(expected[0].len(), 3, "the three spellings of one id");
+    assert!(expected.iter().all(|ids| !ids.is_empty()));
+
+    let compact = Policy {
+        compact_after: Some(Duration::from_secs(3600)),
+        ..Policy::default()
+    };
+    let report = maintain(&app.store, &compact, Utc::now()).await;
+    assert!(!report.compacted.is_empty(), "{report:?}");
+    for (term, ids) in terms.iter().zip(&expected) {
+        assert_eq!(&found(term).await, ids, "compact tier, q={term}");
+    }
+    app.stop().await.expect("stop");
+}

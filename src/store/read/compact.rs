@@ -6,7 +6,7 @@
 //! sees a partition both as rows and as chunks, nor neither.
 
 use super::{
-    like_escape, micros_to_utc, push_filters, push_process_type, push_tail_filters, select_lines,
+    micros_to_utc, push_filters, push_process_type, push_tail_filters, push_term, select_lines,
     LineRow,
 };
 use crate::store::compact::bloom::{hash, id_block, seeds, term_probe, RID_HASHES, TERM_HASHES};
@@ -172,9 +172,9 @@ fn push_prune(
         if !probe.is_empty() {
             push_bloom(qb, "c.terms_bloom", &probe, TERM_HASHES);
         }
-        qb.push(" THEN EXISTS (SELECT 1 FROM unnest(c.message) m WHERE m ILIKE ")
-            .push_bind(format!("%{}%", like_escape(term)))
-            .push(") ELSE false END");
+        qb.push(" THEN EXISTS (SELECT 1 FROM unnest(c.message) m WHERE ");
+        push_term(qb, "m", term);
+        qb.push(") ELSE false END");
     }
     if let Some(id) = &q.request_id {
         push_bloom(qb, "c.rids_bloom", &[hash(id.as_bytes())], RID_HASHES);
