@@ -296,7 +296,6 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
     let report = store.maintain(&policy, now_us).await?;
     let secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(report.errors.is_empty(), "{:?}", report.errors);
-    let n = report.compacted_lines.max(1);
     println!(
         "compacted {} partitions, {} lines in {secs:.1} s: {:.0} lines/s (one maintenance \
          connection)",
@@ -304,8 +303,9 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
         report.compacted_lines,
         report.compacted_lines as f64 / secs
     );
-    let (chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*)::int8, \
+    let (chunks, in_chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64, i64) =
+        sqlx::query_as(
+            "SELECT count(*)::int8, COALESCE(sum(n), 0)::int8, \
                 (SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::int8 FROM pg_inherits \
                  WHERE inhparent = 'line_chunks'::regclass), \
                 (SELECT COALESCE(sum(pg_total_relation_size(c.reltoastrelid)), 0)::int8 \
@@ -315,21 +315,44 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
                  WHERE inhparent = 'line_chunks'::regclass), \
                 COALESCE(sum(octet_length(terms_bloom) + octet_length(rids_bloom)), 0)::int8 \
          FROM line_chunks",
-    )
-    .fetch_one(store.pool())
-    .await?;
+        )
+        .fetch_one(store.pool())
+        .await?;
     sqlx::query("VACUUM").execute(store.pool()).await?;
     let after = db_size(store.clone()).await?;
+    // Per line of the compact tier (all of it: a reused database compacts nothing new).
+    let n = in_chunks.max(1);
     let per = |b: i64| b as f64 / n as f64;
     println!(
-        "compact tier: {chunks} chunks, {:.1} B/line all-in (TOAST {:.1}, index {:.2}, Bloom \
-         filters {:.1}); database {} MB before, {} MB after",
+        "compact tier: {chunks} chunks, {in_chunks} lines, {:.1} B/line (TOAST {:.1}, index \
+         {:.2}, Bloom filters {:.1}); database {} MB before, {} MB after",
         per(total),
         per(toast),
         per(index),
         per(blooms),
         before >> 20,
         after >> 20
+    );
+    // The rest of a compacted line's cost: its partition's id filter blocks, and the rollups
+    // (which cover every stored line, of both tiers).
+    let (id_blocks, rollups, stored): (i64, i64, i64) = sqlx::query_as(
+        "SELECT pg_total_relation_size('id_blocks')::int8, \
+                (pg_total_relation_size('request_rollups') \
+                 + pg_total_relation_size('code_rollups') \
+                 + pg_total_relation_size('metric_rollups'))::int8, \
+                ((SELECT count(*) FROM lines) + $1)::int8",
+    )
+    .bind(in_chunks)
+    .fetch_one(store.pool())
+    .await?;
+    let rollups_per_line = rollups as f64 / stored.max(1) as f64;
+    println!(
+        "all-in per compacted line: {:.1} B (compact tier {:.1} + id blocks {:.1} + rollups \
+         {rollups_per_line:.1}, {} MB over {stored} stored lines)",
+        per(total) + per(id_blocks) + rollups_per_line,
+        per(total),
+        per(id_blocks),
+        rollups >> 20
     );
     Ok(())
 }
