@@ -12,6 +12,35 @@ pub mod timestamp;
 pub use frame::{frames, Frame, FrameError, Framer};
 pub use syslog::{parse, ParseError, SyslogMessage};
 
+/// Appends the line Heroku writes for these columns, without its LF:
+/// `<PRI>1 YYYY-MM-DDTHH:MM:SS.UUUUUU+00:00 host SOURCE DYNO - MESSAGE` (the text the
+/// database function `line_raw` rebuilds, migration 0005).
+pub fn write_line(
+    out: &mut Vec<u8>,
+    pri: u16,
+    ts_us: i64,
+    source: &[u8],
+    dyno: &[u8],
+    message: &[u8],
+) {
+    out.push(b'<');
+    if pri >= 100 {
+        out.push(b'0' + (pri / 100 % 10) as u8);
+    }
+    if pri >= 10 {
+        out.push(b'0' + (pri / 10 % 10) as u8);
+    }
+    out.push(b'0' + (pri % 10) as u8);
+    out.extend_from_slice(b">1 ");
+    timestamp::format_micros(ts_us, out);
+    out.extend_from_slice(b" host ");
+    out.extend_from_slice(source);
+    out.push(b' ');
+    out.extend_from_slice(dyno);
+    out.extend_from_slice(b" - ");
+    out.extend_from_slice(message);
+}
+
 /// The default cap on one frame's declared length (256 KiB): Logplex messages are at most about
 /// 10 KB, so anything far above that is corruption rather than data.
 pub const DEFAULT_MAX_FRAME_LEN: usize = 256 * 1024;

@@ -12,7 +12,7 @@ use super::origin::origin;
 use super::value::{self, hex_id};
 use super::ExportLogsServiceRequest;
 use crate::classify::{classify, raw_line};
-use crate::logplex::{self, timestamp::format_micros};
+use crate::logplex;
 use crate::record::{AppName, Level, LogRecord, Telemetry};
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::logs::v1::LogRecord as OtlpRecord;
@@ -145,16 +145,14 @@ fn line(
     // Facility local7, like application output from Logplex; severity as stated, else info.
     let pri = 23 * 8 + level.map_or(6, |l| l.severity());
     let mut raw = Vec::with_capacity(64 + source.len() + dyno.len() + message.len());
-    raw.push(b'<');
-    raw.extend_from_slice(pri.to_string().as_bytes());
-    raw.extend_from_slice(b">1 ");
-    format_micros(ts_us, &mut raw);
-    raw.extend_from_slice(b" host ");
-    raw.extend_from_slice(source.as_bytes());
-    raw.push(b' ');
-    raw.extend_from_slice(dyno.as_bytes());
-    raw.extend_from_slice(b" - ");
-    raw.extend_from_slice(message.as_bytes());
+    logplex::write_line(
+        &mut raw,
+        u16::try_from(pri).unwrap_or(0),
+        ts_us,
+        source.as_bytes(),
+        dyno.as_bytes(),
+        message.as_bytes(),
+    );
 
     let telemetry = Telemetry {
         trace_id: hex_id(&record.trace_id, 16).map(Cow::Owned),

@@ -5,7 +5,7 @@
 //! `INSERT … SELECT FROM UNNEST(…)` with the same rows (benches/store_write.rs): binary COPY
 //! is the faster of the two, so the write path uses it.
 
-use crate::logplex::timestamp::format_micros;
+use crate::logplex::write_line;
 use crate::record::{write_fields_json, Fields, LogRecord};
 
 /// Columns in the order [`encode_rows`] writes them; the writer's COPY statement uses this.
@@ -115,22 +115,7 @@ pub fn raw_is_rebuilt(rec: &LogRecord<'_>, scratch: &mut Vec<u8>) -> bool {
         return false;
     }
     scratch.clear();
-    scratch.push(b'<');
-    if pri >= 100 {
-        scratch.push(b'0' + pri / 100);
-    }
-    if pri >= 10 {
-        scratch.push(b'0' + pri / 10 % 10);
-    }
-    scratch.push(b'0' + pri % 10);
-    scratch.extend_from_slice(b">1 ");
-    format_micros(rec.ts_us, scratch);
-    scratch.extend_from_slice(b" host ");
-    scratch.extend_from_slice(source);
-    scratch.push(b' ');
-    scratch.extend_from_slice(dyno);
-    scratch.extend_from_slice(b" - ");
-    scratch.extend_from_slice(message);
+    write_line(scratch, u16::from(pri), rec.ts_us, source, dyno, message);
     scratch.push(b'\n');
     scratch[..] == rec.raw[..]
 }
