@@ -113,6 +113,9 @@ pub struct Report {
     pub frames_pruned: u64,
     /// Rollup rows merged away (rows batches added, folded into one per bucket and group).
     pub rollups_merged: u64,
+    /// Request-id Bloom ranges of row partitions summarized by this run (autovacuum
+    /// summarizes most of them first).
+    pub id_ranges_summarized: i64,
     /// Alert state changes pruned (past the newest `alert_history_keep` of their rule).
     pub alert_history_pruned: u64,
     /// Finished alert notifications pruned (likewise).
@@ -316,6 +319,16 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
 
     // 6b. The rollup rows batches added since the last run, merged into one per bucket and group.
     report.rollups_merged = crate::store::rollup::merge(conn).await?;
+
+    // 6c. The request-id Bloom ranges of the row partitions that autovacuum has not
+    // summarized yet (migration 0016): until then every lookup reads their pages.
+    report.id_ranges_summarized = sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT sum(brin_summarize_new_values(i.inhrelid))::int8 FROM pg_inherits i \
+         WHERE i.inhparent = 'lines_app_request_id_bloom'::regclass",
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .unwrap_or(0);
 
     // 7. Search indexes on sealed partitions, newest first (the likeliest to be searched),
     // unless they are about to be compacted (chunks carry their own search filters).
