@@ -370,3 +370,77 @@ async fn the_maintain_command_runs_once_and_says_what_it_did() {
     assert!(err.contains("LOGDRAIN_PARTITION_INTERVAL"), "{err}");
     app.stop().await.expect("stop");
 }
+
+/// Hot request ids are found through a BRIN index of Bloom filters (migration 0016): a lookup
+/// reads every page autovacuum has not summarized yet, so maintenance summarizes what is left,
+/// and the lookup answers the same before and after.
+#[tokio::test]
+async fn maintenance_summarizes_the_request_id_filters_of_hot_partitions() {
+    let app = spawn().await;
+    let now = Utc::now();
+    let ts = now.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    let rid = |i: usize| format!("5d1c0a7e-{:04x}-4b6f-9a3e-{i:012x}", i % 65536);
+    // About 6,000 router lines: a few hundred heap pages, so a few dozen 16-page ranges.
+    for post in 0..3 {
+        let mut body = Vec::new();
+        for i in post * 2000..(post + 1) * 2000 {
+            let m = format!(
+                "<158>1 {ts} host heroku router - at=info method=GET path=\"/items/{i}\" \
+                 host=shop.herokuapp.com request_id={} fwd=\"10.0.0.1\" dyno=web.1 \
+                 connect=1ms service={}ms status=200 bytes=512 protocol=https\n",
+                rid(i),
+                i % 97
+            );
+            body.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
+        }
+        let res = app
+            .client
+            .post(app.url("/logs"))
+            .header("Authorization", basic(APP, DRAIN))
+            .header("Content-Type", "application/logplex-1")
+            .header("Logplex-Msg-Count", "2000")
+            .header("Logplex-Frame-Id", format!("rid-{post}"))
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 204);
+    }
+    let lookup = |id: String| {
+        let app = &app;
+        async move { messages(app, &format!("request_id={id}")).await }
+    };
+    let before = lookup(rid(4321)).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert!(before[0].contains("/items/4321\""), "{before:?}");
+
+    // Enough pages for many ranges, most of them not summarized yet.
+    let heap_pages: i64 = sqlx::query_scalar(&format!(
+        "SELECT pg_relation_size('{}') / current_setting('block_size')::int8",
+        day_name(now)
+    ))
+    .fetch_one(app.store.pool())
+    .await
+    .expect("pages");
+    assert!(heap_pages >= 64, "only {heap_pages} heap pages");
+
+    maintain(&app.store, &Policy::default(), now).await;
+    // Whatever autovacuum did not summarize first, this run did: nothing is left.
+    let left: Option<i64> = sqlx::query_scalar(
+        "SELECT sum(brin_summarize_new_values(i.inhrelid))::int8 FROM pg_inherits i \
+         WHERE i.inhparent = 'lines_app_request_id_bloom'::regclass",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("summarize");
+    assert_eq!(left, Some(0), "maintenance left ranges unsummarized");
+
+    // Every full range now has a summary that holds its ids: lookups answer as before, and
+    // an id no line has answers nothing.
+    for i in [0, 1999, 2000, 4321, 5999] {
+        let found = lookup(rid(i)).await;
+        assert_eq!(found.len(), 1, "request {i}: {found:?}");
+        assert!(found[0].contains(&format!("/items/{i}\"")), "{found:?}");
+    }
+    assert!(lookup(rid(6000)).await.is_empty());
+}
