@@ -282,6 +282,7 @@ fn policy(args: &RetentionArgs) -> Result<Policy, ConfigError> {
         index_build_memory: args.index_build_memory as u64,
         compact_after: (!args.compact_after.is_zero()).then_some(args.compact_after),
         alert_history_keep: args.alert_history_keep,
+        keyed_minutes_keep: (!args.keyed_minutes_keep.is_zero()).then_some(args.keyed_minutes_keep),
     })
 }
 

@@ -54,6 +54,9 @@ pub struct Policy {
     pub compact_after: Option<Duration>,
     /// State changes and finished notifications kept per alert rule (the newest).
     pub alert_history_keep: u64,
+    /// How long minute rollups by path, dyno, method and host are kept (older sub-hour edges
+    /// of those groupings are read from the lines); `None`: for as long as the lines.
+    pub keyed_minutes_keep: Option<Duration>,
 }
 
 impl Default for Policy {
@@ -67,6 +70,7 @@ impl Default for Policy {
             index_build_memory: 128 << 20,
             compact_after: None,
             alert_history_keep: 1000,
+            keyed_minutes_keep: Some(Duration::from_secs(7 * 86_400)),
         }
     }
 }
@@ -113,6 +117,9 @@ pub struct Report {
     pub frames_pruned: u64,
     /// Rollup rows merged away (rows batches added, folded into one per bucket and group).
     pub rollups_merged: u64,
+    /// Minute rollup rows by path, dyno, method and host deleted for being older than
+    /// `LOGDRAIN_KEYED_MINUTES_KEEP`.
+    pub keyed_minute_rollups_deleted: u64,
     /// Request-id Bloom ranges of row partitions summarized by this run (autovacuum
     /// summarizes most of them first).
     pub id_ranges_summarized: i64,
@@ -319,6 +326,12 @@ async fn run(conn: &mut PgConnection, policy: &Policy, now_us: i64) -> Result<Re
 
     // 6b. The rollup rows batches added since the last run, merged into one per bucket and group.
     report.rollups_merged = crate::store::rollup::merge(conn).await?;
+
+    // 6b'. Minute rows of the groupings by key older than their keep (migration 0017).
+    if let Some(keep) = policy.keyed_minutes_keep {
+        report.keyed_minute_rollups_deleted =
+            crate::store::rollup::age_keyed_minutes(conn, now_us - micros(keep)).await?;
+    }
 
     // 6c. The request-id Bloom ranges of the row partitions that autovacuum has not
     // summarized yet (migration 0016): until then every lookup reads their pages.

@@ -5,7 +5,8 @@
 pub mod metric_cells;
 mod sql;
 
-pub(crate) use sql::{forget, insert, merge};
+pub use sql::AGED_DIMS;
+pub(crate) use sql::{age_keyed_minutes, forget, insert, keyed_minutes_from, merge};
 
 use crate::record::{write_fields_json, Kind, LogRecord};
 use std::collections::{BTreeMap, HashMap};
@@ -291,6 +292,36 @@ pub struct Pieces {
     pub lines: Vec<(i64, i64)>,
     /// `(span_secs, from, to)`: rollup rows of that span whose bucket starts in `[from, to)`.
     pub rollups: Vec<(i32, i64, i64)>,
+}
+
+impl Pieces {
+    /// The minute pieces below `horizon_us` read from the lines instead (a grouping whose
+    /// minute rows are gone from there: `AGED_DIMS`). Coarser pieces are unchanged.
+    pub fn minutes_from_lines_below(mut self, horizon_us: i64) -> Pieces {
+        let mut rollups = Vec::with_capacity(self.rollups.len());
+        for (span, a, b) in self.rollups {
+            if span != 60 || b <= a || a >= horizon_us {
+                rollups.push((span, a, b));
+            } else if b <= horizon_us {
+                self.lines.push((a, b));
+            } else {
+                self.lines.push((a, horizon_us));
+                rollups.push((span, horizon_us, b));
+            }
+        }
+        self.rollups = rollups;
+        self.lines.sort_unstable();
+        // Adjacent line ranges as one: fewer pieces to read.
+        let mut lines: Vec<(i64, i64)> = Vec::with_capacity(self.lines.len());
+        for (a, b) in self.lines {
+            match lines.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => lines.push((a, b)),
+            }
+        }
+        self.lines = lines;
+        self
+    }
 }
 
 /// Splits `[since, until)` into the coarsest whole buckets up to `max_span_secs` (0: no

@@ -1,8 +1,10 @@
 //! Rollups: /stats/requests (every by=, with and without status=), /stats/errors (with and
 //! without buckets) and /metrics answer byte for byte what
 //! the same reads over every line answer, for random ranges, before and after maintenance
-//! merges the rows and after the sealed days are compacted; a retried frame adds nothing; the migration's SQL backfill computes the
-//! rows the ingest path writes; a dropped partition takes its rollups with it.
+//! merges the rows, after the sealed days are compacted and after the minute rows by key
+//! older than their keep are deleted; a retried frame adds nothing; the migration's SQL
+//! backfill computes the rows the ingest path writes; a dropped partition takes its rollups
+//! with it.
 
 use crate::helpers::{basic, maintain, serve_config, TestApp};
 use logdrain::store::partitions::Policy;
@@ -200,6 +202,12 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     let day = 24 * H;
     ranges.push((now - now % day - day, now - now % day));
     ranges.push((now - now % H - 5 * H, now - now % 60_000_000));
+    // Starting before the keyed minute horizon (7 days), with sub-hour edges there.
+    ranges.push((now - 8 * day + 1_234_567_890, now - 3 * H + 777_000_000));
+    ranges.push((
+        now - 9 * day + 2 * H + 2_700_000_000,
+        now - 7 * day - 3 * H + 600_000_000,
+    ));
 
     assert_same_answers(&app, &lines_only, &ranges).await;
     // Maintenance merges the rows batches added; the answers do not move.
@@ -227,6 +235,38 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     assert_eq!(
         sums.0, sums.2,
         "every router line still there once: {sums:?}"
+    );
+    assert_same_answers(&app, &lines_only, &ranges).await;
+
+    // Maintenance (the server's at start, then the runs above) published the keyed minute
+    // horizon (LOGDRAIN_KEYED_MINUTES_KEEP, 7 days) and deleted the minute rows by path, dyno,
+    // method and host below it; one more run changes nothing. Reads by those keys take their
+    // sub-hour edges there from the lines, and answer the same (the comparisons above ran
+    // after the deletion too).
+    maintain(&app.store, &compact, chrono::Utc::now()).await;
+    let (horizon,): (Option<chrono::DateTime<chrono::Utc>>,) =
+        sqlx::query_as("SELECT keyed_minutes_from FROM rollup_horizon")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let horizon = horizon.expect("a horizon is published").timestamp_micros();
+    assert!(
+        horizon > now - 8 * day && horizon <= now - 7 * day,
+        "horizon {horizon}"
+    );
+    let (left, kept, hours): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE span_secs = 60 AND dim IN ('route', 'dyno', 'method', 'host')), \
+                count(*) FILTER (WHERE span_secs = 60 AND dim IN ('all', 'status')), \
+                count(*) FILTER (WHERE span_secs = 3600 AND dim = 'route') \
+         FROM request_rollups WHERE bucket < (SELECT keyed_minutes_from FROM rollup_horizon)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "keyed minute rows below the horizon");
+    assert!(
+        kept > 0 && hours > 0,
+        "by=minute and hour rows stay: {kept}, {hours}"
     );
     assert_same_answers(&app, &lines_only, &ranges).await;
     lines_only.stop().await.unwrap();

@@ -40,7 +40,18 @@ impl Store {
         let from_rollups = match (by.dim(), status, by.bucket_secs()) {
             _ if !self.rollup_reads => None,
             (Some(dim), None, _) => {
-                Some(pieces_sql::requests(by, dim, &self.pieces(range, i32::MAX)))
+                let mut pieces = self.pieces(range, i32::MAX);
+                if rollup::AGED_DIMS.contains(&dim) {
+                    // Below the horizon these minute rows may be gone: those edges come from
+                    // the lines (migration 0017).
+                    if let Some(h) = self
+                        .read(|c| Box::pin(rollup::keyed_minutes_from(c)))
+                        .await?
+                    {
+                        pieces = pieces.minutes_from_lines_below(h);
+                    }
+                }
+                Some(pieces_sql::requests(by, dim, &pieces))
             }
             (None, status, Some(width)) => {
                 let pieces = self.pieces(range, width);

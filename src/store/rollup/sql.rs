@@ -363,7 +363,10 @@ pub(crate) async fn forget(
         .bind(micros_to_utc(ceil(to_us, 60)))
         .execute(&mut *conn)
         .await?;
-        for span in SPANS_SECS.into_iter().filter(|s| *s > 60) {
+        // Each coarser span is rebuilt from the one below it, already rebuilt: the widths tile
+        // each other, and the minute rows of the groupings by key may be gone from old days
+        // (`age_keyed_minutes`) while their hour rows are not.
+        for (finer, span) in SPANS_SECS.into_iter().zip(SPANS_SECS.into_iter().skip(1)) {
             let (a, b) = (
                 micros_to_utc(floor(from_us, span)),
                 micros_to_utc(ceil(to_us, span)),
@@ -378,7 +381,7 @@ pub(crate) async fn forget(
             .await?;
             let src = format!(
                 "(SELECT app_id, $3::int4 AS span_secs, {} AS bucket, {} FROM {t} \
-                  WHERE span_secs = 60 AND bucket >= $1 AND bucket < $2)",
+                  WHERE span_secs = {finer} AND bucket >= $1 AND bucket < $2)",
                 bin("$3", "bucket"),
                 table.payload()
             );
@@ -391,4 +394,61 @@ pub(crate) async fn forget(
         }
     }
     Ok(())
+}
+
+/// The groupings whose minute rows maintenance deletes from old days (`age_keyed_minutes`):
+/// they are most of the minute rows' bytes, and only the sub-hour edges of a read need them.
+/// `all` (by=minute, by=hour) and `status` (by=minute with `status=`) keep theirs.
+pub const AGED_DIMS: [super::Dim; 4] = [
+    super::Dim::Route,
+    super::Dim::Dyno,
+    super::Dim::Method,
+    super::Dim::Host,
+];
+
+/// Moves the keyed minute horizon (migration 0017) to `horizon_us` (a whole hour) when that is
+/// later than the current one, and deletes the minute rows of [`AGED_DIMS`] below the horizon
+/// published by an earlier run. Readers take the sub-hour edges below the horizon they read
+/// from the lines; deleting only below the previous value leaves a reader that read it just
+/// before this run the rows it is about to read. Returns the rows deleted.
+pub(crate) async fn age_keyed_minutes(
+    conn: &mut PgConnection,
+    horizon_us: i64,
+) -> Result<u64, sqlx::Error> {
+    let dims: Vec<&str> = AGED_DIMS.iter().map(|d| d.as_str()).collect();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let published: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT keyed_minutes_from FROM rollup_horizon FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut deleted = 0;
+    if let Some(published) = published {
+        deleted = sqlx::query(
+            "DELETE FROM request_rollups WHERE span_secs = 60 AND bucket < $1 AND dim = ANY($2)",
+        )
+        .bind(published)
+        .bind(&dims)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    // greatest() skips a NULL.
+    sqlx::query("UPDATE rollup_horizon SET keyed_minutes_from = greatest(keyed_minutes_from, $1)")
+        .bind(micros_to_utc(floor(horizon_us, 3600)))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// The keyed minute horizon: below it, minute rows of [`AGED_DIMS`] may be gone; `None`
+/// while none has been deleted.
+pub(crate) async fn keyed_minutes_from(
+    conn: &mut PgConnection,
+) -> Result<Option<i64>, sqlx::Error> {
+    let h: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT keyed_minutes_from FROM rollup_horizon")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(h.map(|h| h.timestamp_micros()))
 }

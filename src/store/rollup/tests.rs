@@ -135,3 +135,51 @@ service=12ms status=503 bytes=7 protocol=https\n";
         Some(2)
     );
 }
+
+proptest! {
+    #[test]
+    fn minutes_below_a_horizon_come_from_lines_and_nothing_else_moves(
+        since in -5 * D..40 * D,
+        len in 0i64..35 * D,
+        horizon_hours in -200i64..1_200,
+    ) {
+        let until = since + len;
+        let h = horizon_hours * H;
+        let before = split(since, until, i32::MAX);
+        let after = before.clone().minutes_from_lines_below(h);
+        // Still every instant once.
+        let all = covered(&after);
+        let mut at = since;
+        for (a, b) in &all {
+            prop_assert_eq!(*a, at);
+            prop_assert!(a < b);
+            at = *b;
+        }
+        prop_assert_eq!(at, if len == 0 { since } else { until });
+        // No minute row below the horizon; coarser pieces as they were.
+        for (span, a, _) in &after.rollups {
+            prop_assert!(*span > 60 || *a >= h);
+        }
+        let coarse = |p: &Pieces| -> Vec<(i32, i64, i64)> {
+            p.rollups.iter().copied().filter(|r| r.0 > 60).collect()
+        };
+        prop_assert_eq!(coarse(&before), coarse(&after));
+        // Minute pieces above the horizon stay rollups.
+        for (span, a, b) in &before.rollups {
+            if *span == 60 && *a >= h {
+                prop_assert!(after.rollups.contains(&(60, *a, *b)));
+            }
+        }
+    }
+}
+
+#[test]
+fn an_old_range_reads_its_sub_hour_edges_from_lines() {
+    // 10:30 on day 1 to 12:15 on day 3, horizon at day 2: the first edge from lines (its
+    // 30 minutes and nothing finer), the last edge still from minute rows.
+    let (since, until) = (D + 10 * H + 30 * M, 3 * D + 12 * H + 15 * M);
+    let p = split(since, until, i32::MAX).minutes_from_lines_below(2 * D);
+    assert_eq!(p.lines, vec![(since, D + 11 * H)]);
+    assert!(p.rollups.contains(&(60, 3 * D + 12 * H, until)));
+    assert!(!p.rollups.iter().any(|r| r.0 == 60 && r.1 < 2 * D));
+}
