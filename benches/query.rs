@@ -16,6 +16,8 @@
 //! ONLY='stats|metrics' …                            # time only the cases naming one of these
 //! COMPACT=0 …                                       # keep every day as rows (no compact tier)
 //! PARTITION_HOURS=1 …                               # hourly partitions (default 24: a day)
+//! KEYED_MINUTES_KEEP_DAYS=1 …                       # minute rollups by path, dyno, method,
+//!                                                   # host kept 1 day (default 7; 0: always)
 //! ```
 //!
 //! Rollups come from the migration's SQL backfill, merged once more (as the server's merge
@@ -48,6 +50,12 @@ const ROWS_PER_COPY: usize = 100_000;
 /// PARTITION_HOURS (default 24) as the partition interval.
 fn partition_interval() -> Duration {
     Duration::from_secs(env_usize("PARTITION_HOURS", 24) as u64 * 3600)
+}
+
+/// `LOGDRAIN_KEYED_MINUTES_KEEP` of the maintenance runs.
+fn keyed_minutes_keep() -> Option<Duration> {
+    let days = env_usize("KEYED_MINUTES_KEEP_DAYS", 7) as u64;
+    (days > 0).then(|| Duration::from_secs(days * 86_400))
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -313,6 +321,7 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
         search_index: false,
         compact_after: Some(Duration::from_secs(3600)),
         interval: partition_interval(),
+        keyed_minutes_keep: keyed_minutes_keep(),
         ..Policy::default()
     };
     let t = Instant::now();
@@ -325,6 +334,21 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
         report.compacted.len(),
         report.compacted_lines,
         report.compacted_lines as f64 / secs
+    );
+    // The run after publishes nothing new and deletes the minute rows by key below the horizon
+    // the first one published (migration 0017); the rollup tables are then compacted, as the
+    // space of deleted rows is reused by new ones on a served database.
+    let aged = store.maintain(&policy, now_us).await?;
+    anyhow::ensure!(aged.errors.is_empty(), "{:?}", aged.errors);
+    for table in ["request_rollups", "code_rollups", "metric_rollups"] {
+        sqlx::query(&format!("VACUUM FULL {table}"))
+            .execute(store.pool())
+            .await?;
+    }
+    println!(
+        "minute rollups by path, dyno, method, host older than {:?}: {} rows deleted",
+        policy.keyed_minutes_keep,
+        report.keyed_minute_rollups_deleted + aged.keyed_minute_rollups_deleted
     );
     let (chunks, in_chunks, total, toast, index, blooms): (i64, i64, i64, i64, i64, i64) =
         sqlx::query_as(
