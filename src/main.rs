@@ -106,6 +106,10 @@ fn print_maintenance(report: &logdrain::store::partitions::Report) {
         report.alert_deliveries_pruned,
         report.db_bytes
     );
+    println!(
+        "minute rollups by key aged out {}, request-id ranges summarized {}",
+        report.keyed_minute_rollups_deleted, report.id_ranges_summarized
+    );
     if let Some(w) = &report.warning {
         println!("warning: {w}");
     }
