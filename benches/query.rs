@@ -258,11 +258,7 @@ async fn load(store: &Store, lines: usize, days: usize, now_us: i64) -> anyhow::
         .execute(store.pool())
         .await?;
         store.merge_rollups().await?;
-        for table in ["request_rollups", "code_rollups", "metric_rollups"] {
-            sqlx::query(&format!("VACUUM FULL {table}"))
-                .execute(store.pool())
-                .await?;
-        }
+        vacuum_full_rollups(store).await?;
         println!(
             "rollups merged as the server writes them in {:.0?}",
             t.elapsed()
@@ -310,6 +306,17 @@ async fn print_sizes(store: &Store, lines: usize) -> anyhow::Result<()> {
 
 /// Compacts every sealed day as the maintenance task does, and prints its rate and the
 /// compact tier's size.
+/// Rewrites the rollup tables without their dead rows: what a served database's reuse of
+/// their free space amounts to.
+async fn vacuum_full_rollups(store: &Store) -> anyhow::Result<()> {
+    for table in ["request_rollups", "code_rollups", "metric_rollups"] {
+        sqlx::query(&format!("VACUUM FULL {table}"))
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(())
+}
+
 async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
     let db_size = |store: Store| async move {
         sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
@@ -340,11 +347,7 @@ async fn compact_days(store: &Store, now_us: i64) -> anyhow::Result<()> {
     // space of deleted rows is reused by new ones on a served database.
     let aged = store.maintain(&policy, now_us).await?;
     anyhow::ensure!(aged.errors.is_empty(), "{:?}", aged.errors);
-    for table in ["request_rollups", "code_rollups", "metric_rollups"] {
-        sqlx::query(&format!("VACUUM FULL {table}"))
-            .execute(store.pool())
-            .await?;
-    }
+    vacuum_full_rollups(store).await?;
     println!(
         "minute rollups by path, dyno, method, host older than {:?}: {} rows deleted",
         policy.keyed_minutes_keep,

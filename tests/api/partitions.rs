@@ -30,16 +30,18 @@ async fn post_at(app: &TestApp, ts: DateTime<Utc>, word: &str, n: usize) {
         );
         body.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
     }
+    post_body(app, body, n, &format!("{word}-{}", ts.timestamp_micros())).await;
+}
+
+/// POSTs one framed Logplex body of `n` messages as Logplex does, and expects it stored.
+async fn post_body(app: &TestApp, body: Vec<u8>, n: usize, frame_id: &str) {
     let res = app
         .client
         .post(app.url("/logs"))
         .header("Authorization", basic(APP, DRAIN))
         .header("Content-Type", "application/logplex-1")
         .header("Logplex-Msg-Count", n.to_string())
-        .header(
-            "Logplex-Frame-Id",
-            format!("{word}-{}", ts.timestamp_micros()),
-        )
+        .header("Logplex-Frame-Id", frame_id)
         .body(body)
         .send()
         .await
@@ -393,18 +395,7 @@ async fn maintenance_summarizes_the_request_id_filters_of_hot_partitions() {
             );
             body.extend_from_slice(format!("{} {m}", m.len()).as_bytes());
         }
-        let res = app
-            .client
-            .post(app.url("/logs"))
-            .header("Authorization", basic(APP, DRAIN))
-            .header("Content-Type", "application/logplex-1")
-            .header("Logplex-Msg-Count", "2000")
-            .header("Logplex-Frame-Id", format!("rid-{post}"))
-            .body(body)
-            .send()
-            .await
-            .expect("post");
-        assert_eq!(res.status(), 204);
+        post_body(&app, body, 2000, &format!("rid-{post}")).await;
     }
     let lookup = |id: String| {
         let app = &app;

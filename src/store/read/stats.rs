@@ -37,40 +37,39 @@ impl Store {
     ) -> Result<Vec<RequestStats>, StoreError> {
         // Rollups hold groups by one key, the status included: a grouping by key with a status
         // range (and the reference path without rollup reads) reads every line.
-        let from_rollups = match (by.dim(), status, by.bucket_secs()) {
-            _ if !self.rollup_reads => None,
+        match (by.dim(), status, by.bucket_secs()) {
+            _ if !self.rollup_reads => {}
             (Some(dim), None, _) => {
-                let mut pieces = self.pieces(range, i32::MAX);
-                if rollup::AGED_DIMS.contains(&dim) {
-                    // Below the horizon these minute rows may be gone: those edges come from
-                    // the lines (migration 0017).
-                    if let Some(h) = self
-                        .read(|c| Box::pin(rollup::keyed_minutes_from(c)))
-                        .await?
-                    {
-                        pieces = pieces.minutes_from_lines_below(h);
-                    }
-                }
-                Some(pieces_sql::requests(by, dim, &pieces))
+                let pieces = self.pieces(range, i32::MAX);
+                return self
+                    .read(move |c| {
+                        Box::pin(async move {
+                            // Below the horizon the minute rows of some groupings may be gone:
+                            // those edges come from the lines (migration 0017). The horizon
+                            // is read in the same transaction.
+                            let pieces = if rollup::AGED_DIMS.contains(&dim) {
+                                match rollup::keyed_minutes_from(&mut *c).await? {
+                                    Some(h) => pieces.minutes_from_lines_below(h),
+                                    None => pieces,
+                                }
+                            } else {
+                                pieces
+                            };
+                            let (sql, binds) = pieces_sql::requests(by, dim, &pieces);
+                            binds
+                                .apply(sqlx::query_as(&sql).bind(app_id).bind(limit))
+                                .fetch_all(c)
+                                .await
+                        })
+                    })
+                    .await;
             }
             (None, status, Some(width)) => {
                 let pieces = self.pieces(range, width);
                 let (sql, binds) = pieces_sql::time_buckets(by, status, &pieces);
                 return self.time_bucket_stats(sql, binds, app_id, limit).await;
             }
-            _ => None,
-        };
-        if let Some((sql, binds)) = from_rollups {
-            return self
-                .read(move |c| {
-                    Box::pin(async move {
-                        binds
-                            .apply(sqlx::query_as(&sql).bind(app_id).bind(limit))
-                            .fetch_all(c)
-                            .await
-                    })
-                })
-                .await;
+            _ => {}
         }
         let key = by.sql();
         let out = by.output();

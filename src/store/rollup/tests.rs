@@ -5,6 +5,18 @@ const M: i64 = 60_000_000;
 const H: i64 = 60 * M;
 const D: i64 = 24 * H;
 
+/// That `p` covers `[since, until)` with every instant in exactly one piece.
+fn covers_once(p: &Pieces, since: i64, until: i64) -> Result<(), TestCaseError> {
+    let mut at = since;
+    for (a, b) in covered(p) {
+        prop_assert_eq!(a, at);
+        prop_assert!(a < b);
+        at = b;
+    }
+    prop_assert_eq!(at, if until == since { since } else { until });
+    Ok(())
+}
+
 fn covered(p: &Pieces) -> Vec<(i64, i64)> {
     let mut all: Vec<(i64, i64)> = p
         .lines
@@ -80,14 +92,7 @@ proptest! {
     ) {
         let until = since + len;
         let p = split(since, until, max);
-        let all = covered(&p);
-        let mut at = since;
-        for (a, b) in &all {
-            prop_assert_eq!(*a, at);
-            prop_assert!(a < b);
-            at = *b;
-        }
-        prop_assert_eq!(at, if len == 0 { since } else { until });
+        covers_once(&p, since, until)?;
         for (span, a, b) in &p.rollups {
             prop_assert!(*span <= max);
             prop_assert_eq!(floor(*a, *span), *a);
@@ -148,14 +153,7 @@ proptest! {
         let before = split(since, until, i32::MAX);
         let after = before.clone().minutes_from_lines_below(h);
         // Still every instant once.
-        let all = covered(&after);
-        let mut at = since;
-        for (a, b) in &all {
-            prop_assert_eq!(*a, at);
-            prop_assert!(a < b);
-            at = *b;
-        }
-        prop_assert_eq!(at, if len == 0 { since } else { until });
+        covers_once(&after, since, until)?;
         // No minute row below the horizon; coarser pieces as they were.
         for (span, a, _) in &after.rollups {
             prop_assert!(*span > 60 || *a >= h);
