@@ -8,6 +8,7 @@
 #   benches/ingest_ratio.sh                      # 1,000,000 lines over 8 connections
 #   LINES=500000 CONNECTIONS=8 benches/ingest_ratio.sh
 #   DATABASE_URL=postgres://… benches/ingest_ratio.sh
+#   LOGDRAIN_BIN=/path/to/logdrain benches/ingest_ratio.sh   # another build, e.g. for an A/B
 #
 # Steps: build the release server and the load driver (benches/load.rs); start the server on
 # 127.0.0.1:18080, with a fresh private PostgreSQL cluster in a temporary directory unless
@@ -81,7 +82,7 @@ else
     echo "database: private cluster in $LOGDRAIN_PG_DATA" >&2
 fi
 LOGDRAIN_LISTEN=$LISTEN LOGDRAIN_DRAIN_TOKEN=$TOKEN RUST_LOG=warn \
-    "${CARGO_TARGET_DIR:-target}/release/logdrain" serve >"$tmp/server.log" 2>&1 &
+    "${LOGDRAIN_BIN:-${CARGO_TARGET_DIR:-target}/release/logdrain}" serve >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
 for _ in $(seq 600); do

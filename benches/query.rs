@@ -248,11 +248,15 @@ async fn load(store: &Store, lines: usize, days: usize, now_us: i64) -> anyhow::
             .await?;
         println!("rollups of {loaded} lines built in {:.0?}", t.elapsed());
         // The backfill writes every histogram counted; ingest and the merge write a minute
-        // row's as a multiset where that is smaller (migration 0015). Merge the rows once
-        // more so the tables hold what a served database holds, then compact the tables.
+        // row's as a multiset where that is smaller (migration 0015). Rebuild the rows as a
+        // served database holds them: the minute rows as batches leave them, and the coarse
+        // rows built from them by the merge (migration 0018); then compact the tables.
         let t = Instant::now();
         sqlx::raw_sql(
-            "UPDATE request_rollups SET merged = false; UPDATE code_rollups SET merged = false; \
+            "DELETE FROM request_rollups WHERE span_secs > 60; \
+             DELETE FROM code_rollups WHERE span_secs > 60; \
+             DELETE FROM metric_rollups WHERE span_secs > 60; \
+             UPDATE request_rollups SET merged = false; UPDATE code_rollups SET merged = false; \
              UPDATE metric_rollups SET merged = false;",
         )
         .execute(store.pool())

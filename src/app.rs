@@ -286,9 +286,9 @@ async fn maintenance_loop(
     }
 }
 
-/// Merges the stats rollups' batch rows every `every`, for ever (aborted on shutdown). A merge
-/// is one statement per table, so an abort or a concurrent merge in another process loses and
-/// doubles nothing.
+/// Merges the stats rollups' batch rows every `every` and adds them to the coarse rows, for
+/// ever (aborted on shutdown). A merge is one transaction, so an abort or a concurrent merge in
+/// another process loses and doubles nothing.
 async fn rollup_merge_loop(store: Store, every: std::time::Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

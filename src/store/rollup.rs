@@ -17,6 +17,11 @@ use std::collections::{BTreeMap, HashMap};
 /// values: a 30-day read adds up about 7 four-day rows per key instead of 29 day rows.
 pub const SPANS_SECS: [i32; 5] = [60, 3_600, 21_600, 86_400, 345_600];
 
+/// The width of the rows a batch writes. Only the merge writes coarser rows, from minute rows
+/// (`rollup::merge`): a batch writes each line's service time once per grouping, not once per
+/// grouping and width.
+pub const MINUTE_SECS: i32 = 60;
+
 /// The runtime-metrics samples the metric rollups sum and `/metrics` averages, in output
 /// order.
 pub const METRIC_KEYS: &[&str] = &[
@@ -253,16 +258,14 @@ impl Rollup {
             && self.metrics.is_empty()
     }
 
-    /// The request rows at every span: ((app, span, bucket µs, dim), groups).
+    /// The request rows a batch writes: minute rows only, ((app, 60, minute µs, dim), groups).
+    /// The coarser rows are built from them by the merge (`rollup::merge`).
     pub fn request_rows(&self) -> BTreeMap<(i64, i32, i64, Dim), Groups> {
         let mut out: BTreeMap<(i64, i32, i64, Dim), Groups> = BTreeMap::new();
         for ((app, minute, dim), groups) in &self.requests {
-            for span in SPANS_SECS {
-                let bucket = floor(*minute, span);
-                out.entry((*app, span, bucket, *dim))
-                    .or_default()
-                    .add(groups);
-            }
+            out.entry((*app, MINUTE_SECS, *minute, *dim))
+                .or_default()
+                .add(groups);
         }
         out
     }

@@ -177,14 +177,19 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     // Nine days of lines (4-day rows are read whole), denser in the last two hours.
     load(&app, &mut rng, 1500, now - 9 * 24 * H, now).await;
     load(&app, &mut rng, 500, now - 2 * H, now).await;
-    let sums: (i64, i64) = sqlx::query_as(
+    // Batches write minute rows only; a day holds what its day rows and its unmerged minute
+    // rows hold together (none of the former before the first merge).
+    let sums: (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM lines WHERE kind = 'router'), \
-                (SELECT sum(count)::int8 FROM request_rollups WHERE span_secs = 86400 AND dim = 'all')",
+                (SELECT sum(count)::int8 FROM request_rollups WHERE span_secs = 60 AND dim = 'all' \
+                 AND NOT merged), \
+                (SELECT count(*) FROM request_rollups WHERE span_secs > 60)",
     )
     .fetch_one(app.store.pool())
     .await
     .unwrap();
     assert_eq!(sums.0, sums.1, "every router line counted once");
+    assert_eq!(sums.2, 0, "no coarse row before a merge");
 
     let mut ranges = vec![
         (now - 10 * 24 * H, now + H),
@@ -210,9 +215,24 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     ));
 
     assert_same_answers(&app, &lines_only, &ranges).await;
-    // Maintenance merges the rows batches added; the answers do not move.
+    // Maintenance merges the rows batches added and builds the coarse rows from them; the
+    // answers do not move.
     let merged = app.store.merge_rollups().await.unwrap();
     assert!(merged > 0, "batches added rows to merge");
+    let days: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(count)::int8 FROM request_rollups WHERE span_secs = 86400 AND dim = 'all'), \
+                (SELECT count(*) FROM request_rollups WHERE NOT merged)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(days, (sums.0, 0), "day rows hold every router line once");
+    assert_same_answers(&app, &lines_only, &ranges).await;
+    // Late lines into merged buckets, read before the next merge: their unmerged minute rows
+    // are added to the coarse rows' answer; then merged into them.
+    load(&app, &mut rng, 200, now - 9 * 24 * H, now).await;
+    assert_same_answers(&app, &lines_only, &ranges).await;
+    app.store.merge_rollups().await.unwrap();
     assert_same_answers(&app, &lines_only, &ranges).await;
 
     // Every sealed day compacted: the edges of the ranges are read from chunks now, and the
@@ -287,13 +307,24 @@ async fn a_retried_frame_adds_nothing_to_the_rollups() {
                 (SELECT COALESCE(sum(count), 0)::int8 FROM request_rollups \
                  WHERE span_secs = 60 AND dim = 'route'), \
                 (SELECT count(*) FROM lines WHERE code IS NOT NULL), \
-                (SELECT COALESCE(sum(count), 0)::int8 FROM code_rollups WHERE span_secs = 3600)",
+                (SELECT COALESCE(sum(count), 0)::int8 FROM code_rollups WHERE span_secs = 60)",
     )
     .fetch_one(app.store.pool())
     .await
     .unwrap();
     assert_eq!(router, counted);
     assert_eq!(coded, code_rows);
+    // The merge adds them to the coarse rows once.
+    app.store.merge_rollups().await.unwrap();
+    let (hour_routes, hour_codes): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COALESCE(sum(count), 0)::int8 FROM request_rollups \
+                 WHERE span_secs = 3600 AND dim = 'route'), \
+                (SELECT COALESCE(sum(count), 0)::int8 FROM code_rollups WHERE span_secs = 3600)",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!((hour_routes, hour_codes), (router, coded));
     assert!(router > 0 && router < 40);
     app.stop().await.unwrap();
 }

@@ -2,6 +2,7 @@
 //! parameters of each piece's time range, and the pieces joined into one statement.
 
 use super::micros_to_utc;
+use crate::store::rollup::MINUTE_SECS;
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::Postgres;
@@ -42,13 +43,23 @@ impl Binds {
         format!("{col} >= {a} AND {col} < {b}")
     }
 
-    /// Rollup rows in any of the pieces: `span_secs = $s AND bucket >= $a AND bucket < $b OR …`.
+    /// Rollup rows in any of the pieces: `span_secs = $s AND bucket >= $a AND bucket < $b OR …`,
+    /// and for a piece coarser than a minute, the unmerged minute rows inside it too: the
+    /// merge adds a batch's minute rows to the coarse rows, and until it has, they are in no
+    /// coarse row (docs/rollups.md).
     pub(super) fn spans(&mut self, pieces: &[(i32, i64, i64)]) -> String {
         let arms: Vec<String> = pieces
             .iter()
             .map(|&(span, a, b)| {
                 let s = self.push(Bound::Span(span));
-                format!("span_secs = {s} AND {}", self.range("bucket", a, b))
+                let range = self.range("bucket", a, b);
+                if span == MINUTE_SECS {
+                    format!("span_secs = {s} AND {range}")
+                } else {
+                    format!(
+                        "(span_secs = {s} OR span_secs = {MINUTE_SECS} AND NOT merged) AND {range}"
+                    )
+                }
             })
             .collect();
         arms.join(" OR ")

@@ -5,7 +5,7 @@
 //! rows are the same, text for text, and later reads divide the same numbers.
 
 use super::METRIC_KEYS;
-use super::{floor, SPANS_SECS};
+use super::MINUTE_SECS;
 use crate::record::{number_text, Fields, LogRecord};
 use std::collections::BTreeMap;
 
@@ -119,16 +119,14 @@ pub fn add_samples(a: &mut Samples, b: &Samples) {
 /// Metric cells per (app, minute start µs, dyno).
 pub type Cells = BTreeMap<(i64, i64, String), Samples>;
 
-/// The rows at every span: ((app, span, bucket µs, dyno), samples).
+/// The rows a batch writes, minute rows only: ((app, 60, minute µs, dyno), samples).
 pub fn rows(cells: &Cells) -> BTreeMap<(i64, i32, i64, &str), Samples> {
     let mut out: BTreeMap<(i64, i32, i64, &str), Samples> = BTreeMap::new();
     for ((app, minute, dyno), samples) in cells {
-        for span in SPANS_SECS {
-            let row = out
-                .entry((*app, span, floor(*minute, span), dyno.as_str()))
-                .or_default();
-            add_samples(row, samples);
-        }
+        let row = out
+            .entry((*app, MINUTE_SECS, *minute, dyno.as_str()))
+            .or_default();
+        add_samples(row, samples);
     }
     out
 }

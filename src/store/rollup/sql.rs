@@ -2,7 +2,7 @@
 //! maintenance runs, and the deletion that follows a dropped partition.
 
 use super::METRIC_KEYS;
-use super::{ceil, floor, Cell, Rollup, Sampled, SPANS_SECS};
+use super::{ceil, floor, Cell, Rollup, Sampled, MINUTE_SECS, SPANS_SECS};
 use crate::store::read::micros_to_utc;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -15,8 +15,11 @@ fn bin(secs: &str, col: &str) -> String {
     format!("date_bin(make_interval(secs => {secs}), {col}, TIMESTAMPTZ '1970-01-01 00:00:00+00')")
 }
 
-/// Every width of `SPANS_SECS`, as a relation `s(secs)`.
-const SPANS_VALUES: &str = "(VALUES (60), (3600), (21600), (86400), (345600)) AS s(secs)";
+/// The width a batch writes (`MINUTE_SECS`), as a relation `s(secs)`.
+const INGEST_SPANS: &str = "(VALUES (60)) AS s(secs)";
+
+/// The widths the merge builds from minute rows: `SPANS_SECS` but the minute.
+const COARSE_SPANS: &str = "(VALUES (3600), (21600), (86400), (345600)) AS s(secs)";
 
 /// A histogram is stored as a multiset (`ms` with repeats, `ms_count` NULL) when its lines
 /// are fewer than this many times its distinct values: then 4 bytes a line cost less than
@@ -122,7 +125,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, rollup: &Rollup) -> Result<(
                first_seen, last_seen) \
              SELECT t.a, s.secs, {}, t.code, t.f::jsonb ->> 'desc', count(*), min(t.ts), max(t.ts) \
              FROM UNNEST($1::int8[], $2::timestamptz[], $3::text[], $4::text[]) AS t(a, ts, code, f) \
-             CROSS JOIN {SPANS_VALUES} GROUP BY 1, 2, 3, 4, 5",
+             CROSS JOIN {INGEST_SPANS} GROUP BY 1, 2, 3, 4, 5",
             bin("s.secs", "t.ts")
         ))
         .bind(&app)
@@ -182,7 +185,7 @@ pub(crate) async fn insert(conn: &mut PgConnection, rollup: &Rollup) -> Result<(
              ), per AS ( \
                SELECT t.a, s.secs, {} AS bucket, t.dyno, k.i, \
                       count(x.v) AS n, COALESCE(sum(x.v), 0) AS total \
-               FROM t CROSS JOIN {SPANS_VALUES} \
+               FROM t CROSS JOIN {INGEST_SPANS} \
                CROSS JOIN unnest($5::text[]) WITH ORDINALITY AS k(name, i) \
                CROSS JOIN LATERAL (SELECT CASE WHEN jsonb_typeof(t.f -> k.name) = 'number' \
                                           THEN (t.f ->> k.name)::numeric END AS v) AS x \
@@ -318,32 +321,66 @@ impl Store {
     }
 }
 
-/// Merges the rows batches added into one row per bucket and group. Each table is one
-/// statement: its rows are deleted and their sums inserted in the same snapshot, so a
-/// concurrent read sees the rows before or after, never both, and rows a batch commits
-/// meanwhile are left for the next run.
+/// The transaction-level advisory lock a merge and the rebuild after a dropped partition
+/// ([`forget`]) take: both rewrite coarse rows from finer ones, and neither may miss the
+/// other's rows.
+const ROLLUP_LOCK_KEY: i64 = 0x6c6f_6764_7261_6972;
+
+/// Merges the minute rows batches added into one row per minute and group, and adds what they
+/// hold to the coarser rows (hour, 6 hours, day, 4 days), which only the merge writes. Each
+/// table is one statement: the minute rows are deleted, their sums and the coarse rows'
+/// new sums inserted in the same snapshot, so a concurrent read sees the rows before or
+/// after, never both, and rows a batch commits meanwhile are left for the next run.
+///
+/// The invariant readers rely on: the coarse rows of a bucket hold every line of it except
+/// those of its unmerged minute rows, so a read adds the unmerged minute rows inside each
+/// coarse piece (`Binds::spans`). A merge running concurrently in another process deletes
+/// each row at most once, and inserts only sums of the rows it deleted itself, so it loses
+/// and doubles nothing either. Returns how many batch rows were merged.
 pub(crate) async fn merge(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ROLLUP_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
     let mut merged = 0;
     for table in Table::ALL {
         let t = table.name();
         let scope = table.merge_scope();
-        let on: String = scope
-            .iter()
-            .map(|c| format!(" AND r.{c} = g.{c}"))
-            .collect();
+        let on = |g: &str| -> String {
+            scope
+                .iter()
+                .map(|c| format!(" AND r.{c} = {g}.{c}"))
+                .collect()
+        };
         let group_cols: String = scope.iter().map(|c| format!(", {c}")).collect();
-        let sql = format!(
-            "WITH g AS (SELECT DISTINCT app_id, span_secs, bucket{group_cols} FROM {t} \
-                        WHERE NOT merged), \
-             d AS (DELETE FROM {t} r USING g WHERE r.app_id = g.app_id \
-                   AND r.span_secs = g.span_secs AND r.bucket = g.bucket{on} RETURNING r.*), \
-             ins AS ({} RETURNING 1) \
-             SELECT (SELECT count(*) FROM d) - (SELECT count(*) FROM ins)",
-            table.insert_merged("d")
+        let payload = table.payload();
+        let src = format!(
+            "(SELECT app_id, span_secs, bucket, {payload} FROM d \
+              UNION ALL SELECT * FROM c \
+              UNION ALL SELECT app_id, span_secs, bucket, {payload} FROM cd)"
         );
-        let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *conn).await?;
+        let sql = format!(
+            "WITH g AS (SELECT DISTINCT app_id, bucket{group_cols} FROM {t} \
+                        WHERE NOT merged AND span_secs = {MINUTE_SECS}), \
+             d AS (DELETE FROM {t} r USING g WHERE r.span_secs = {MINUTE_SECS} \
+                   AND r.app_id = g.app_id AND r.bucket = g.bucket{} RETURNING r.*), \
+             c AS (SELECT app_id, s.secs AS span_secs, {} AS bucket, {payload} \
+                   FROM d CROSS JOIN {COARSE_SPANS} WHERE NOT d.merged), \
+             cg AS (SELECT DISTINCT app_id, span_secs, bucket{group_cols} FROM c), \
+             cd AS (DELETE FROM {t} r USING cg WHERE r.app_id = cg.app_id \
+                    AND r.span_secs = cg.span_secs AND r.bucket = cg.bucket{} RETURNING r.*), \
+             ins AS ({} RETURNING 1) \
+             SELECT count(*) FROM d WHERE NOT merged",
+            on("g"),
+            bin("s.secs", "d.bucket"),
+            on("cg"),
+            table.insert_merged(&src)
+        );
+        let n: i64 = sqlx::query_scalar(&sql).fetch_one(&mut *tx).await?;
         merged += u64::try_from(n).unwrap_or(0);
     }
+    tx.commit().await?;
     Ok(merged)
 }
 
@@ -354,6 +391,11 @@ pub(crate) async fn forget(
     from_us: i64,
     to_us: i64,
 ) -> Result<(), sqlx::Error> {
+    // Held until the caller's transaction ends.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(ROLLUP_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
     for table in Table::ALL {
         let t = table.name();
         sqlx::query(&format!(
@@ -365,7 +407,8 @@ pub(crate) async fn forget(
         .await?;
         // Each coarser span is rebuilt from the one below it, already rebuilt: the widths tile
         // each other, and the minute rows of the groupings by key may be gone from old days
-        // (`age_keyed_minutes`) while their hour rows are not.
+        // (`age_keyed_minutes`) while their hour rows are not. Unmerged minute rows are not in
+        // the coarse rows yet (the merge adds them), so they are left out here too.
         for (finer, span) in SPANS_SECS.into_iter().zip(SPANS_SECS.into_iter().skip(1)) {
             let (a, b) = (
                 micros_to_utc(floor(from_us, span)),
@@ -381,7 +424,7 @@ pub(crate) async fn forget(
             .await?;
             let src = format!(
                 "(SELECT app_id, $3::int4 AS span_secs, {} AS bucket, {} FROM {t} \
-                  WHERE span_secs = {finer} AND bucket >= $1 AND bucket < $2)",
+                  WHERE span_secs = {finer} AND merged AND bucket >= $1 AND bucket < $2)",
                 bin("$3", "bucket"),
                 table.payload()
             );
@@ -410,7 +453,8 @@ pub const AGED_DIMS: [super::Dim; 4] = [
 /// later than the current one, and deletes the minute rows of [`AGED_DIMS`] below the horizon
 /// published by an earlier run. Readers take the sub-hour edges below the horizon they read
 /// from the lines; deleting only below the previous value leaves a reader that read it just
-/// before this run the rows it is about to read. Returns the rows deleted.
+/// before this run the rows it is about to read. Unmerged rows stay until the merge has added
+/// them to the coarse rows; the next run deletes them. Returns the rows deleted.
 pub(crate) async fn age_keyed_minutes(
     conn: &mut PgConnection,
     horizon_us: i64,
@@ -424,7 +468,8 @@ pub(crate) async fn age_keyed_minutes(
     let mut deleted = 0;
     if let Some(published) = published {
         deleted = sqlx::query(
-            "DELETE FROM request_rollups WHERE span_secs = 60 AND bucket < $1 AND dim = ANY($2)",
+            "DELETE FROM request_rollups \
+             WHERE span_secs = 60 AND merged AND bucket < $1 AND dim = ANY($2)",
         )
         .bind(published)
         .bind(&dims)
