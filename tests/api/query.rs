@@ -383,7 +383,7 @@ async fn requests_events_errors_and_loss() {
         .iter()
         .find(|p| p["ts"] == "2024-05-01T10:00:00.000000Z")
         .expect("bucket");
-    assert!(point["memory_total"].as_f64().is_some());
+    assert_eq!(point["memory_total"].as_f64(), Some(247.22));
     app.stop().await.expect("stop");
 }
 

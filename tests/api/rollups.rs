@@ -417,3 +417,60 @@ async fn a_dropped_partition_takes_its_rollups_and_the_rest_stays_exact() {
     lines_only.stop().await.unwrap();
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_metrics_bucket_is_the_exact_sum_of_its_samples_over_their_count_across_pieces() {
+    let app = TestApp::spawn_with(&["--api-token", API]).await;
+    app.app_with_token("shop", DRAIN).await;
+    const M: i64 = 60_000_000;
+    let now = chrono::Utc::now().timestamp_micros();
+    let minute = now - now.rem_euclid(M) - 10 * M;
+    let sample = |at: i64, total: &str| {
+        format!(
+            "<45>1 {} host heroku web.1 - source=web.1 dyno=heroku.1.abc \
+             sample#memory_total={total}MB sample#load_avg_1m=0.07",
+            rfc3339(at)
+        )
+    };
+    let url = format!(
+        "/api/apps/shop/metrics?bucket=60s&since={}&until={}",
+        rfc3339(minute - 5 * M),
+        rfc3339(minute + 5 * M)
+    );
+    let mean = |body: &str| -> (Option<f64>, Option<f64>) {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let p = v["dynos"]["web.1"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["ts"] == rfc3339(minute))
+            .cloned()
+            .unwrap_or_default();
+        (p["memory_total"].as_f64(), p["memory_rss"].as_f64())
+    };
+    // Two batches: two unmerged minute rows of one bucket.
+    post(
+        &app,
+        &[
+            sample(minute + M / 4, "100.10"),
+            sample(minute + M / 2, "200.20"),
+        ],
+        None,
+    )
+    .await;
+    post(&app, &[sample(minute + 3 * M / 4, "300.33")], None).await;
+    // 600.63 exactly, then one division: not (100.1 + 200.2 + 300.33) added as floats.
+    assert_eq!(mean(&body(&app, &url).await), (Some(600.63 / 3.0), None));
+    // Merged into one row, and a late line beside it: the rows of the bucket still add up.
+    app.store.merge_rollups().await.unwrap();
+    post(&app, &[sample(minute + M / 8, "99.37")], None).await;
+    assert_eq!(mean(&body(&app, &url).await), (Some(175.0), None));
+    // A range that starts inside the minute reads part of it from the lines: the lines in it.
+    let inside = format!(
+        "/api/apps/shop/metrics?bucket=60s&since={}&until={}",
+        rfc3339(minute + M / 3),
+        rfc3339(minute + 5 * M)
+    );
+    assert_eq!(mean(&body(&app, &inside).await), (Some(500.53 / 2.0), None));
+    app.stop().await.unwrap();
+}

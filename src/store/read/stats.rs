@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 mod histogram;
 mod lines_sql;
+mod metric_sums;
 mod pieces_sql;
 
 use lines_sql::{histogram_sql, time_buckets_sql, ROUTER_COLUMNS, ROUTER_PRUNE};
@@ -190,9 +191,10 @@ impl Store {
         .await
     }
 
-    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket: the exact mean of the
+    /// `/metrics`: runtime-metric samples per dyno, averaged per bucket: the exact sum of the
     /// samples (numeric sums, so the order rows and chunks arrive in does not matter), rounded
-    /// once to float8; a sample that is not a JSON number is skipped.
+    /// once to float8 and divided by their count (`metric_sums`); a sample that is not a JSON
+    /// number is skipped.
     pub async fn dyno_metrics(
         &self,
         app_id: i64,
@@ -202,15 +204,16 @@ impl Store {
         let (sql, binds) = pieces_sql::metrics(&self.pieces(range, nested_span(bucket_secs)));
         self.read(move |c| {
             Box::pin(async move {
-                // A week of minutes groups 40,000 rows of 20 numeric sums: in memory, not in
-                // temporary files (for this transaction only).
+                // A week of minutes sorts 40,000 rows of 20 sums: in memory, not in temporary
+                // files (for this transaction only).
                 sqlx::query("SET LOCAL work_mem = '64MB'")
                     .execute(&mut *c)
                     .await?;
-                binds
+                let pieces: Vec<metric_sums::Piece> = binds
                     .apply(sqlx::query_as(&sql).bind(app_id).bind(bucket_secs as f64))
                     .fetch_all(c)
-                    .await
+                    .await?;
+                Ok(metric_sums::fold(pieces))
             })
         })
         .await
@@ -327,6 +330,22 @@ pub struct MetricValues {
 }
 
 impl MetricValues {
+    /// From every sample, in [`METRIC_KEYS`] order.
+    pub fn from_array(v: [Option<f64>; METRIC_KEYS.len()]) -> MetricValues {
+        MetricValues {
+            memory_total: v[0],
+            memory_rss: v[1],
+            memory_swap: v[2],
+            memory_cache: v[3],
+            memory_quota: v[4],
+            memory_pgpgin: v[5],
+            memory_pgpgout: v[6],
+            load_avg_1m: v[7],
+            load_avg_5m: v[8],
+            load_avg_15m: v[9],
+        }
+    }
+
     /// Every sample, in [`METRIC_KEYS`] order.
     pub fn all(&self) -> [Option<f64>; METRIC_KEYS.len()] {
         [

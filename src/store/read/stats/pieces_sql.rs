@@ -101,7 +101,8 @@ pub(super) fn errors(pieces: &Pieces) -> (String, Binds) {
     (sql, binds)
 }
 
-/// `/metrics`: `$1` app, `$2` bucket seconds (float8).
+/// `/metrics`: `$1` app, `$2` bucket seconds (float8). Every piece's counts and sums per
+/// (dyno, bucket), ordered by both, not added up: `metric_sums::fold` adds them in Rust.
 pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
     let mut binds = Binds::new(2);
     let bin =
@@ -119,10 +120,6 @@ pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
         .iter()
         .enumerate()
         .map(|(i, k)| format!("samples[{0}] AS n_{k}, sums[{0}] AS s_{k}", i + 1))
-        .collect();
-    let means: Vec<String> = METRIC_KEYS
-        .iter()
-        .map(|k| format!("(sum(s_{k}) / NULLIF(sum(n_{k}), 0))::float8 AS {k}"))
         .collect();
     let cols = ["ts", "dyno", "kind", "fields"];
     let prune = "AND 'runtime_metric' = ANY(c.kinds)";
@@ -154,8 +151,7 @@ pub(super) fn metrics(pieces: &Pieces) -> (String, Binds) {
         empty_cols.join(", ")
     );
     let sql = format!(
-        "SELECT dyno, ts, {} FROM ({}) p GROUP BY 1, 2 ORDER BY 1, 2",
-        means.join(", "),
+        "SELECT * FROM ({}) p ORDER BY 1, 2",
         parts_or_empty(&parts, &empty)
     );
     (sql, binds)
