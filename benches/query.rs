@@ -16,8 +16,8 @@
 //! ONLY='stats|metrics' …                            # time only the cases naming one of these
 //! COMPACT=0 …                                       # keep every day as rows (no compact tier)
 //! PARTITION_HOURS=1 …                               # hourly partitions (default 24: a day)
-//! KEYED_MINUTES_KEEP_DAYS=1 …                       # minute rollups by path, dyno, method,
-//!                                                   # host kept 1 day (default 7; 0: always)
+//! KEYED_MINUTES_KEEP_DAYS=7 …                       # minute rollups by path, dyno, method,
+//!                                                   # host kept 7 days (default 1; 0: always)
 //! ```
 //!
 //! Rollups come from the migration's SQL backfill, merged once more (as the server's merge
@@ -54,7 +54,7 @@ fn partition_interval() -> Duration {
 
 /// `LOGDRAIN_KEYED_MINUTES_KEEP` of the maintenance runs.
 fn keyed_minutes_keep() -> Option<Duration> {
-    let days = env_usize("KEYED_MINUTES_KEEP_DAYS", 7) as u64;
+    let days = env_usize("KEYED_MINUTES_KEEP_DAYS", 1) as u64;
     (days > 0).then(|| Duration::from_secs(days * 86_400))
 }
 

@@ -381,7 +381,7 @@ pub struct RetentionArgs {
     /// Keep the per-minute rollups by path, dyno, method and host this long; after that,
     /// `/stats/requests?by=path|dyno|method|host` reads the sub-hour edges of a range from the
     /// lines (whole hours still come from rollups). 0: keep them as long as the lines.
-    #[arg(long, env = "LOGDRAIN_KEYED_MINUTES_KEEP", default_value = "7d", value_parser = parse_duration)]
+    #[arg(long, env = "LOGDRAIN_KEYED_MINUTES_KEEP", default_value = "1d", value_parser = parse_duration)]
     pub keyed_minutes_keep: Duration,
 }
 

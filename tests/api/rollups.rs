@@ -207,7 +207,7 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     let day = 24 * H;
     ranges.push((now - now % day - day, now - now % day));
     ranges.push((now - now % H - 5 * H, now - now % 60_000_000));
-    // Starting before the keyed minute horizon (7 days), with sub-hour edges there.
+    // Starting before the keyed minute horizon (1 day), with sub-hour edges there.
     ranges.push((now - 8 * day + 1_234_567_890, now - 3 * H + 777_000_000));
     ranges.push((
         now - 9 * day + 2 * H + 2_700_000_000,
@@ -259,7 +259,7 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
     assert_same_answers(&app, &lines_only, &ranges).await;
 
     // Maintenance (the server's at start, then the runs above) published the keyed minute
-    // horizon (LOGDRAIN_KEYED_MINUTES_KEEP, 7 days) and deleted the minute rows by path, dyno,
+    // horizon (LOGDRAIN_KEYED_MINUTES_KEEP, 1 day) and deleted the minute rows by path, dyno,
     // method and host below it; one more run changes nothing. Reads by those keys take their
     // sub-hour edges there from the lines, and answer the same (the comparisons above ran
     // after the deletion too).
@@ -271,7 +271,7 @@ async fn aggregates_from_rollups_answer_exactly_what_the_lines_answer() {
             .unwrap();
     let horizon = horizon.expect("a horizon is published").timestamp_micros();
     assert!(
-        horizon > now - 8 * day && horizon <= now - 7 * day,
+        horizon > now - 2 * day && horizon <= now - day,
         "horizon {horizon}"
     );
     let (left, kept, hours): (i64, i64, i64) = sqlx::query_as(

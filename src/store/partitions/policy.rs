@@ -39,7 +39,7 @@ impl Default for Policy {
             index_build_memory: 128 << 20,
             compact_after: None,
             alert_history_keep: 1000,
-            keyed_minutes_keep: Some(Duration::from_secs(7 * 86_400)),
+            keyed_minutes_keep: Some(Duration::from_secs(86_400)),
         }
     }
 }
