@@ -13,14 +13,14 @@
 -- and aggregates only the edges of their range. So chunks are now written with pglz. The
 -- chunks already written keep lz4 (Postgres reads both); each chunk partition made from now on
 -- takes its columns' compression from line_chunks (`LIKE … INCLUDING COMPRESSION`).
+-- Every column 0005 set to lz4 (none, on a server built without lz4).
 DO $$
 DECLARE
-    col text;
+    col name;
 BEGIN
-    FOREACH col IN ARRAY ARRAY['id', 'ts', 'received_at', 'source', 'dyno', 'kind', 'level',
-        'message', 'raw', 'tags', 'fields', 'frame_id', 'status', 'service_ms', 'connect_ms',
-        'bytes', 'method', 'path', 'host', 'route', 'router_dyno', 'request_id', 'code',
-        'request_id_at', 'request_id_len', 'path_at', 'path_len']
+    FOR col IN SELECT attname FROM pg_attribute
+               WHERE attrelid = 'line_chunks'::regclass AND attnum > 0 AND NOT attisdropped
+                 AND attcompression = 'l'
     LOOP
         EXECUTE format('ALTER TABLE line_chunks ALTER COLUMN %I SET COMPRESSION pglz', col);
     END LOOP;

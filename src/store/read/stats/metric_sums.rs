@@ -11,7 +11,7 @@
 //! `f64`, divided by the sample count in `f64`. A value too large for 128 bits (a sample such
 //! as `1e300`) is added as `f64` instead, in ascending order, which is order-independent too.
 
-use super::{MetricValues, MetricsRow, METRIC_KEYS};
+use super::METRIC_KEYS;
 use chrono::{DateTime, Utc};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
@@ -241,6 +241,76 @@ pub(super) fn fold(pieces: Vec<Piece>) -> Vec<MetricsRow> {
         rest = tail;
     }
     out
+}
+
+/// One dyno's averages over one bucket.
+#[derive(Debug, Clone)]
+pub struct MetricsRow {
+    /// PROCID.
+    pub dyno: String,
+    /// Bucket start.
+    pub ts: DateTime<Utc>,
+    /// Averages, in [`METRIC_KEYS`] order.
+    pub values: MetricValues,
+}
+
+/// The averaged samples of one bucket (absent samples are NULL).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct MetricValues {
+    pub memory_total: Option<f64>,
+    pub memory_rss: Option<f64>,
+    pub memory_swap: Option<f64>,
+    pub memory_cache: Option<f64>,
+    pub memory_quota: Option<f64>,
+    pub memory_pgpgin: Option<f64>,
+    pub memory_pgpgout: Option<f64>,
+    pub load_avg_1m: Option<f64>,
+    pub load_avg_5m: Option<f64>,
+    pub load_avg_15m: Option<f64>,
+}
+
+impl MetricValues {
+    /// From every sample, in [`METRIC_KEYS`] order.
+    pub fn from_array(v: [Option<f64>; METRIC_KEYS.len()]) -> MetricValues {
+        MetricValues {
+            memory_total: v[0],
+            memory_rss: v[1],
+            memory_swap: v[2],
+            memory_cache: v[3],
+            memory_quota: v[4],
+            memory_pgpgin: v[5],
+            memory_pgpgout: v[6],
+            load_avg_1m: v[7],
+            load_avg_5m: v[8],
+            load_avg_15m: v[9],
+        }
+    }
+
+    /// Every sample, in [`METRIC_KEYS`] order.
+    pub fn all(&self) -> [Option<f64>; METRIC_KEYS.len()] {
+        [
+            self.memory_total,
+            self.memory_rss,
+            self.memory_swap,
+            self.memory_cache,
+            self.memory_quota,
+            self.memory_pgpgin,
+            self.memory_pgpgout,
+            self.load_avg_1m,
+            self.load_avg_5m,
+            self.load_avg_15m,
+        ]
+    }
+
+    /// `(name, value)` for every sample present.
+    pub fn present(&self) -> Vec<(&'static str, f64)> {
+        METRIC_KEYS
+            .iter()
+            .zip(self.all())
+            .filter_map(|(k, v)| v.map(|v| (*k, v)))
+            .collect()
+    }
 }
 
 #[cfg(test)]
